@@ -1,0 +1,16 @@
+"""advml: the shared plumbing of the Advanced Machine Learning course notebooks.
+
+Runtime (scale, seeding, environment, checks), offline data assets, offline pretrained
+models and a few plotting helpers. What a lesson teaches stays in its notebook.
+"""
+from .assets import (AssetMissing, celeba, full_mnist, lfw_faces, load, load_mnist,
+                     mini_newsgroups, mnist_subset, news_corpus, polarity_sentences, prose_corpus,
+                     qa_pairs, sample_photos, sklearn_digits)
+from .cache import cache_dir, workdir
+from .models import (hub_model, load_minilm, load_minilm_keras, load_smollm2, load_smollm2_keras,
+                     mean_pool, minilm_path, smollm2_path)
+from .plotting import image_grid
+from .runtime import (CheckFailed, NetworkUnavailable, by_scale, check, check_close,
+                      configure_offline, get_scale, has_network, in_colab, seed_everything, setup)
+
+__version__ = "0.1.0"

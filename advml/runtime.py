@@ -1,0 +1,252 @@
+"""Runtime plumbing shared by every notebook: scale, seeding, environment, checks.
+
+A notebook's setup cell usually reads::
+
+    import advml
+    env = advml.setup(seed=42)      # scale, offline flags, seeds; prints one summary line
+
+and its checks read::
+
+    advml.check("MLP test accuracy >= 0.90", acc >= 0.90, expected=">= 0.90", measured=acc)
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import importlib.util
+import os
+import platform
+import random
+import socket
+import sys
+
+SCALES = ("small", "full")
+SCALE_ENV = "COURSE_SCALE"
+HUB_HOST = "huggingface.co"
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+class CheckFailed(AssertionError):
+    """A lesson's claim did not hold on this run."""
+
+
+class NetworkUnavailable(RuntimeError):
+    """A `full`-scale resource needs the network and there is none."""
+
+
+# --------------------------------------------------------------------------- scale
+def get_scale(value: str | None = None) -> str:
+    """Return the run's scale: ``value`` if given, else ``$COURSE_SCALE``, else ``"small"``.
+
+    ``small`` (the default) runs offline on a laptop CPU in about a minute;
+    ``full`` runs the real-size version and needs a network (and usually a GPU).
+    """
+    source = "argument" if value is not None else SCALE_ENV
+    raw = value if value is not None else os.environ.get(SCALE_ENV, "small")
+    scale = str(raw).strip().lower() or "small"
+    if scale not in SCALES:
+        raise ValueError(
+            f"unknown scale {raw!r} (from {source}); use one of {', '.join(SCALES)}: "
+            f"e.g. `export {SCALE_ENV}=small` or unset {SCALE_ENV} for the default")
+    return scale
+
+
+def by_scale(small, full, scale: str | None = None):
+    """Pick the value for the current scale: ``by_scale(small=2_000, full=60_000)``."""
+    return full if get_scale(scale) == "full" else small
+
+
+# --------------------------------------------------------------------------- quiet imports
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what C++ libraries write straight to file descriptor 2 (TensorFlow's start-up
+    and CUDA-probe lines, printed before its own log filter is set up)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some embedded kernels)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow():
+    """Import TensorFlow and probe its devices once, without the start-up noise."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with quiet_native_stderr():
+        import tensorflow as tf
+        tf.config.list_physical_devices()
+    return tf
+
+
+# --------------------------------------------------------------------------- seeding
+def seed_everything(seed: int = 42, deterministic: bool = False) -> int:
+    """Seed Python, NumPy, Keras/TensorFlow and (if already imported) PyTorch.
+
+    Seeded CPU runs reproduce their numbers; ``deterministic=True`` also asks TensorFlow for
+    deterministic kernels (needed on GPUs; on CPU it only adds a harmless warning from
+    tf.data). Import torch before calling it in notebooks that use torch.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    if _installed("numpy"):
+        import numpy as np
+        np.random.seed(seed)
+    if _installed("keras"):
+        if _installed("tensorflow"):
+            import_tensorflow()
+        import keras
+        keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend (TensorFlow)
+        if deterministic and "tensorflow" in sys.modules:
+            import tensorflow as tf
+            tf.config.experimental.enable_op_determinism()
+    if "torch" in sys.modules:
+        import torch
+        torch.manual_seed(seed)
+    return seed
+
+
+# --------------------------------------------------------------------------- environment
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+@functools.lru_cache(maxsize=None)
+def has_network(host: str = HUB_HOST, port: int = 443, timeout: float = 2.0) -> bool:
+    """True when ``host`` answers a TCP connection (the Hugging Face hub by default).
+
+    The answer is cached for the process: offline machines fail in milliseconds here instead
+    of hanging for minutes in a download.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def gpus() -> list[str]:
+    """Names of the GPUs TensorFlow can see (empty on CPU). Imports TensorFlow."""
+    tf = import_tensorflow()
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def configure_offline(force: bool | None = None) -> bool:
+    """Set the Hugging Face offline flags when there is no network; return True if offline.
+
+    Must run before ``transformers``/``datasets`` are imported (they read the flags once).
+    Without the flags every hub load first spends ~25-50 s retrying.
+    """
+    offline = (not has_network()) if force is None else force
+    if offline:
+        for flag in OFFLINE_FLAGS:
+            os.environ[flag] = "1"
+    return offline
+
+
+@dataclasses.dataclass(frozen=True)
+class Environment:
+    scale: str
+    seed: int
+    offline: bool
+    colab: bool
+    python: str
+
+    def summary(self) -> str:
+        parts = [f"scale={self.scale}", f"seed={self.seed}", f"Python {self.python}"]
+        for name, module in (("TF", "tensorflow"), ("Keras", "keras"), ("torch", "torch"),
+                             ("transformers", "transformers")):
+            if module in sys.modules:
+                parts.append(f"{name} {getattr(sys.modules[module], '__version__', '?')}")
+        if "tensorflow" in sys.modules:
+            found = gpus()
+            parts.append(f"GPU: {', '.join(found) if found else 'none (CPU)'}")
+        parts.append("network: " + ("offline (hub flags set)" if self.offline else "online"))
+        if self.colab:
+            parts.append("Colab")
+        return " | ".join(parts)
+
+
+def setup(seed: int = 42, scale: str | None = None, quiet: bool = False) -> Environment:
+    """One call for a notebook's setup cell: scale, offline flags, seeds, summary line.
+
+    At ``full`` scale without a network it warns: the full-scale loaders will then fail
+    fast, naming the small-scale alternative.
+    """
+    scale = get_scale(scale)
+    offline = configure_offline()
+    seed_everything(seed)
+    env = Environment(scale=scale, seed=seed, offline=offline, colab=in_colab(),
+                      python=platform.python_version())
+    if not quiet:
+        print(env.summary())
+        if scale == "full" and offline:
+            print(f"warning: {SCALE_ENV}=full but there is no network; full-scale data and "
+                  "models cannot be downloaded. Unset it to run the small scale offline.")
+    return env
+
+
+def require_network(what: str, alternative: str) -> None:
+    """Fail fast, with the small-scale alternative, when ``what`` needs a download."""
+    if not has_network():
+        raise NetworkUnavailable(
+            f"{what} must be downloaded, but this machine has no network (no answer from "
+            f"{HUB_HOST}). Run at the default small scale instead (unset {SCALE_ENV}), which "
+            f"uses {alternative}, or run where a network is available.")
+
+
+# --------------------------------------------------------------------------- checks
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def check(claim: str, condition, expected=None, measured=None) -> bool:
+    """Verify one of the lesson's claims on this run.
+
+    Prints ``check: <claim>`` (with the measured value) when it holds; raises
+    :class:`CheckFailed` saying what was expected and what was measured when it does not.
+    """
+    if not isinstance(claim, str) or not claim.strip():
+        raise ValueError("check() needs the claim as a non-empty sentence")
+    detail = ""
+    if measured is not None:
+        detail = f" (measured {_fmt(measured)}" + (f"; expected {_fmt(expected)})"
+                                                   if expected is not None else ")")
+    if bool(condition):
+        print(f"check: {claim}{detail}")
+        return True
+    raise CheckFailed(f"check failed: {claim}\n  expected: "
+                      f"{_fmt(expected) if expected is not None else 'the claim to hold'}\n"
+                      f"  measured: {_fmt(measured) if measured is not None else 'it did not'}")
+
+
+def check_close(claim: str, actual, desired, atol: float) -> float:
+    """Check that two arrays agree: max |actual - desired| <= atol. Returns the difference."""
+    import numpy as np
+    actual, desired = np.asarray(actual, dtype=np.float64), np.asarray(desired, dtype=np.float64)
+    if actual.shape != desired.shape:
+        raise CheckFailed(f"check failed: {claim}\n  expected: shape {desired.shape}\n"
+                          f"  measured: shape {actual.shape}")
+    diff = float(np.max(np.abs(actual - desired))) if actual.size else 0.0
+    check(claim, diff <= atol, expected=f"max abs diff <= {atol:g}", measured=f"{diff:.3g}")
+    return diff

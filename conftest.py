@@ -1,0 +1,67 @@
+"""Test-suite configuration shared by the unit tests (tests/) and the notebooks (nbval).
+
+* Notebooks run in fresh kernels with the environment of ``tools/nbtools.notebook_env``:
+  small scale, CPU only, Hugging Face offline flags, quiet TensorFlow.
+* At the end the run prints each notebook's execution time (a report, not a test), and
+  fails if anything in the repository was written or changed by the run.
+"""
+import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import nbtools  # noqa: E402
+
+_durations = collections.defaultdict(float)
+_cells = collections.Counter()
+_git_before = None
+
+
+def _git_status():
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return set(out.stdout.splitlines()) if out.returncode == 0 else None
+
+
+def pytest_configure(config):
+    global _git_before
+    os.environ.update(nbtools.notebook_env())
+    if not hasattr(config, "workerinput"):  # the controller, not an xdist worker
+        _git_before = _git_status()
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _durations[path] += report.duration
+        if report.when == "call":
+            _cells[path] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _durations:
+        return
+    terminalreporter.section("notebook execution times (report only)")
+    for path, seconds in sorted(_durations.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}  ({_cells[path]} cells)")
+    terminalreporter.write_line(f"{sum(_durations.values()):7.1f} s  total (summed over workers)")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _git_before is None or hasattr(session.config, "workerinput"):
+        return
+    after = _git_status()
+    if after is None:
+        return
+    new = sorted(after - _git_before)
+    if new:
+        print("\nThe test run wrote into the repository (notebooks must write only under the "
+              "course cache, see advml.workdir):\n  " + "\n  ".join(new))
+        session.exitstatus = 1

@@ -1,0 +1,115 @@
+"""Unit tests of advml.runtime: scale, seeding, environment detection, checks."""
+import os
+import random
+
+import numpy as np
+import pytest
+
+import advml
+from advml import runtime
+
+
+def test_scale_defaults_to_small(monkeypatch):
+    monkeypatch.delenv("COURSE_SCALE", raising=False)
+    assert advml.get_scale() == "small"
+
+
+@pytest.mark.parametrize("raw, scale", [("full", "full"), (" FULL ", "full"), ("small", "small")])
+def test_scale_from_environment(monkeypatch, raw, scale):
+    monkeypatch.setenv("COURSE_SCALE", raw)
+    assert advml.get_scale() == scale
+
+
+@pytest.mark.parametrize("raw", ["medium", "large", "1"])
+def test_bad_scale_says_what_to_do(monkeypatch, raw):
+    monkeypatch.setenv("COURSE_SCALE", raw)
+    with pytest.raises(ValueError, match=r"unknown scale .*small, full.*COURSE_SCALE"):
+        advml.get_scale()
+
+
+def test_by_scale_picks_the_value(monkeypatch):
+    monkeypatch.setenv("COURSE_SCALE", "full")
+    assert advml.by_scale(small=1, full=2) == 2
+    assert advml.by_scale(small=1, full=2, scale="small") == 1
+
+
+def test_seed_everything_reproduces_python_numpy_tf_and_torch():
+    import keras
+    import tensorflow as tf
+    import torch
+
+    def draw():
+        return (random.random(), np.random.rand(), float(tf.random.uniform(())),
+                float(keras.random.uniform(())), float(torch.rand(())))
+
+    advml.seed_everything(7)
+    first = draw()
+    advml.seed_everything(7)
+    assert draw() == first
+    advml.seed_everything(8)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_seed_must_be_a_non_negative_int(seed):
+    with pytest.raises(ValueError, match="non-negative int"):
+        advml.seed_everything(seed)
+
+
+def test_check_prints_a_passing_claim(capsys):
+    assert advml.check("two plus two is four", 2 + 2 == 4, expected=4, measured=4)
+    assert "check: two plus two is four (measured 4; expected 4)" in capsys.readouterr().out
+
+
+def test_check_failure_says_expected_and_measured():
+    with pytest.raises(advml.CheckFailed) as error:
+        advml.check("accuracy >= 0.90", False, expected=">= 0.90", measured=0.8123)
+    message = str(error.value)
+    assert "accuracy >= 0.90" in message and ">= 0.90" in message and "0.8123" in message
+
+
+def test_check_needs_a_claim():
+    with pytest.raises(ValueError):
+        advml.check("", True)
+
+
+def test_check_close_reports_the_difference(capsys):
+    diff = advml.check_close("equal arrays", np.ones(3), np.ones(3) + 1e-7, atol=1e-6)
+    assert 0 < diff < 1e-6 and "check: equal arrays" in capsys.readouterr().out
+    with pytest.raises(advml.CheckFailed, match="max abs diff <= 1e-06"):
+        advml.check_close("different arrays", np.ones(3), np.zeros(3), atol=1e-6)
+    with pytest.raises(advml.CheckFailed, match="shape"):
+        advml.check_close("shapes", np.ones(3), np.ones(4), atol=1)
+
+
+def test_offline_flags(monkeypatch):
+    for flag in runtime.OFFLINE_FLAGS:
+        monkeypatch.delenv(flag, raising=False)
+    assert advml.configure_offline(force=True)
+    assert all(os.environ[flag] == "1" for flag in runtime.OFFLINE_FLAGS)
+
+
+def test_network_detection_is_fast_and_false_here():
+    # The test machines reach only package registries; the hub must look unreachable.
+    assert advml.has_network("huggingface.co") is False
+
+
+def test_require_network_names_the_alternative(monkeypatch):
+    monkeypatch.setattr(runtime, "has_network", lambda *a, **k: False)
+    with pytest.raises(advml.NetworkUnavailable, match="small scale.*the thing I use offline"):
+        runtime.require_network("a big download", "the thing I use offline")
+
+
+def test_colab_detection(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert advml.in_colab() is False
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
+    assert advml.in_colab() is True
+
+
+def test_setup_prints_one_summary_line(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_SCALE", "small")
+    env = advml.setup(seed=3)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "scale=small" in out[0] and "seed=3" in out[0]
+    assert env.scale == "small" and env.offline is True
