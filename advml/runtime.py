@@ -220,7 +220,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def check(claim: str, condition, expected=None, measured=None) -> bool:
+def check(claim: str, condition, expected=None, measured=None) -> None:
     """Verify one of the lesson's claims on this run.
 
     Prints ``check: <claim>`` (with the measured value) when it holds; raises
@@ -234,7 +234,7 @@ def check(claim: str, condition, expected=None, measured=None) -> bool:
                                                    if expected is not None else ")")
     if bool(condition):
         print(f"check: {claim}{detail}")
-        return True
+        return
     raise CheckFailed(f"check failed: {claim}\n  expected: "
                       f"{_fmt(expected) if expected is not None else 'the claim to hold'}\n"
                       f"  measured: {_fmt(measured) if measured is not None else 'it did not'}")

@@ -57,7 +57,7 @@ def test_seed_must_be_a_non_negative_int(seed):
 
 
 def test_check_prints_a_passing_claim(capsys):
-    assert advml.check("two plus two is four", 2 + 2 == 4, expected=4, measured=4)
+    assert advml.check("two plus two is four", 2 + 2 == 4, expected=4, measured=4) is None
     assert "check: two plus two is four (measured 4; expected 4)" in capsys.readouterr().out
 
 

@@ -18,7 +18,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 MACROS_NOTEBOOK = ROOT / "Latex_macros.ipynb"
-MACROS_TAG = "course-macros"
+MACROS_TAG = "course-macros"      # the generated cell in each notebook
+SOURCE_TAG = "macro-source"       # the defining cells of Latex_macros.ipynb
 MACROS_MARKER = "<!-- course-macros: generated from Latex_macros.ipynb by `python3 tools/course.py format`; do not edit -->"
 BADGES_START, BADGES_END = "<!-- badges -->", "<!-- /badges -->"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -79,7 +80,8 @@ def parse_macros(text: str) -> list[tuple[str, int, str]]:
 def macro_source(path: Path = MACROS_NOTEBOOK) -> list[tuple[str, int, str]]:
     """The course's macro definitions, in order, from ``Latex_macros.ipynb``."""
     nb = read(path)
-    return [m for src in markdown_cells(nb) for m in parse_macros(src)]
+    return [m for cell in nb.cells if SOURCE_TAG in cell.metadata.get("tags", [])
+            for m in parse_macros(cell.source)]
 
 
 def macro_table(path: Path = MACROS_NOTEBOOK) -> dict[str, tuple[int, str]]:
@@ -182,7 +184,7 @@ _BADGES = re.compile(re.escape(BADGES_START) + ".*?" + re.escape(BADGES_END), re
 
 def badge_links(markdown: str) -> list[str]:
     match = _BADGES.search(markdown)
-    return re.findall(r"\]\((http[^)\s]+)\)", match.group(0)) if match else []
+    return re.findall(r"\)\]\((http[^)\s]+)\)", match.group(0)) if match else []
 
 
 # --------------------------------------------------------------------------- format
