@@ -16,6 +16,9 @@ def main(argv):
         loader()
         print(f"[advml] data {name}: ok", flush=True)
     models.prepare(log=lambda line: print(f"[advml] model {line}", flush=True))
+    from .digits import digit_classifier
+    print(f"[advml] model digit classifier: test accuracy {digit_classifier().test_accuracy:.3f}",
+          flush=True)
     print(f"[advml] offline assets ready in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 

@@ -99,3 +99,19 @@ def test_image_grid_shapes_and_errors():
         advml.image_grid(np.zeros((8, 8)))
     with pytest.raises(ValueError, match="cannot hold"):
         advml.image_grid(np.zeros((7, 8, 8)), nrows=2, ncols=3)
+
+
+def test_digit_classifier_scores_real_digits_and_rejects_bad_input():
+    (_, _), (x_test, y_test) = advml.load_mnist()
+    model = advml.digit_classifier()
+    assert model.test_accuracy > 0.95
+    report = advml.score_digits(x_test[::5])                  # uint8 accepted; all classes
+    assert report["n"] == 200 and report["classes_covered"] == 10
+    assert report["mean_confidence"] > 0.9
+    assert (report["labels"] == y_test[::5]).mean() > 0.9
+    noise = advml.score_digits(np.random.default_rng(0).uniform(size=(200, 28, 28)))
+    assert noise["fraction_confident"] < report["fraction_confident"]
+    with pytest.raises(ValueError, match="28x28"):
+        advml.score_digits(np.zeros((5, 8, 8)))
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        advml.score_digits(np.full((5, 28, 28), -1.0))
