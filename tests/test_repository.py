@@ -17,7 +17,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|<img[^>]+src=\"(
 MACHINE_PATH = re.compile(r"(/root/|/home/[a-z]|/Users/[A-Za-z]|/work/|/tmp/|[A-Z]:\\\\Users|"
                           r"site-packages/)")
 SECRET = re.compile(r"(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|"
-                    r"ghp_[A-Za-z0-9]{30,}|(api[_-]?key|token|password)\s*=\s*['\"][^'\"]{8,})", re.I)
+                    r"ghp_[A-Za-z0-9]{30,}|(?i:(api[_-]?key|token|password)\s*=\s*['\"][^'\"]{8,}))")
 MAX_NOTEBOOK_BYTES = 3_000_000
 MAX_OUTPUT_BYTES = 500_000
 
@@ -81,13 +81,21 @@ def test_committed_executed_in_order_without_errors(path):
     assert stderr == []
 
 
+def _text_only(output):
+    """An output without its binary (base64) payloads, which can spell anything."""
+    output = dict(output)
+    if "data" in output:
+        output["data"] = {k: v for k, v in output["data"].items() if not k.startswith("image/")}
+    return output
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_no_machine_paths_no_secrets_bounded_outputs(path):
     text = path.read_text(encoding="utf-8")
     assert len(text.encode()) <= MAX_NOTEBOOK_BYTES, f"{len(text.encode())} bytes"
     nb = nbtools.read(path)
     for index, cell in enumerate(nb.cells):
-        blobs = [cell.source] + [json.dumps(o) for o in cell.get("outputs", [])]
+        blobs = [cell.source] + [json.dumps(_text_only(o)) for o in cell.get("outputs", [])]
         for blob in blobs:
             found = MACHINE_PATH.search(blob)
             assert not found, f"cell {index}: machine path {found.group(0)!r}"
