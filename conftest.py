@@ -2,6 +2,9 @@
 
 * Notebooks run in fresh kernels with the environment of ``tools/nbtools.notebook_env``:
   small scale, CPU only, Hugging Face offline flags, quiet TensorFlow.
+* With several xdist workers each kernel gets its share of the cores (OMP_NUM_THREADS and
+  TensorFlow's intra-op pool): two kernels each spinning two threads on two cores made the
+  PyTorch notebooks up to 5x slower.
 * At the end the run prints each notebook's execution time (a report, not a test), and
   fails if anything in the repository was written or changed by the run.
 """
@@ -33,6 +36,11 @@ def _git_status():
 def pytest_configure(config):
     global _git_before
     os.environ.update(nbtools.notebook_env())
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        threads = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+            os.environ.setdefault(var, threads)
     if not hasattr(config, "workerinput"):  # the controller, not an xdist worker
         _git_before = _git_status()
 

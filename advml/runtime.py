@@ -185,14 +185,21 @@ class Environment:
         return " | ".join(parts)
 
 
-def setup(seed: int = 42, scale: str | None = None, quiet: bool = False) -> Environment:
+def setup(seed: int = 42, scale: str | None = None, quiet: bool = False,
+          hf: bool = False) -> Environment:
     """One call for a notebook's setup cell: scale, offline flags, seeds, summary line.
 
-    At ``full`` scale without a network it warns: the full-scale loaders will then fail
-    fast, naming the small-scale alternative.
+    ``hf=True`` prepares the Hugging Face stack too: it quiets ``transformers``' logging and
+    progress bars (before the import, which reads them), imports torch and transformers, and
+    seeds torch with the rest. At ``full`` scale without a network it warns: the full-scale
+    loaders will then fail fast, naming the small-scale alternative.
     """
+    if not isinstance(hf, bool):
+        raise TypeError(f"hf must be True or False, got {hf!r}")
     scale = get_scale(scale)
     offline = configure_offline()
+    if hf:
+        _import_hugging_face()
     seed_everything(seed)
     env = Environment(scale=scale, seed=seed, offline=offline, colab=in_colab(),
                       python=platform.python_version())
@@ -202,6 +209,22 @@ def setup(seed: int = 42, scale: str | None = None, quiet: bool = False) -> Envi
             print(f"warning: {SCALE_ENV}=full but there is no network; full-scale data and "
                   "models cannot be downloaded. Unset it to run the small scale offline.")
     return env
+
+
+def _import_hugging_face() -> None:
+    """Import torch and transformers with their logging and progress bars quieted."""
+    for module in ("torch", "transformers"):
+        if not _installed(module):
+            raise ModuleNotFoundError(
+                f"advml.setup(hf=True) needs {module!r}, which is not installed. Run the course "
+                f"set-up (python3 tools/course.py setup) or, in Colab, `%pip install {module}`.")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import torch  # noqa: F401  (imported so that seed_everything seeds it)
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
 
 
 def require_network(what: str, alternative: str) -> None:

@@ -113,3 +113,29 @@ def test_setup_prints_one_summary_line(monkeypatch, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "scale=small" in out[0] and "seed=3" in out[0]
     assert env.scale == "small" and env.offline is True
+
+
+def test_setup_hf_seeds_torch_and_quiets_transformers(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_SCALE", "small")
+    advml.setup(seed=5, hf=True)
+    import torch
+    import transformers
+    first = torch.rand(3)
+    advml.setup(seed=5, hf=True)
+    assert torch.equal(first, torch.rand(3))
+    assert transformers.utils.logging.get_verbosity() == transformers.logging.ERROR
+    assert not transformers.utils.logging.is_progress_bar_enabled()
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "torch" in out[-1] and "transformers" in out[-1]
+
+
+def test_setup_hf_rejects_non_bool():
+    with pytest.raises(TypeError, match="hf must be True or False"):
+        advml.setup(seed=1, hf="yes")
+
+
+def test_setup_hf_names_a_missing_package(monkeypatch):
+    real = runtime._installed
+    monkeypatch.setattr(runtime, "_installed", lambda m: False if m == "torch" else real(m))
+    with pytest.raises(ModuleNotFoundError, match=r"'torch'.*tools/course.py setup"):
+        advml.setup(seed=1, hf=True)
