@@ -8,6 +8,7 @@ from .assets import (AssetMissing, celeba, full_mnist, lfw_faces, load, load_mni
                      qa_pairs, sample_photos, sklearn_digits)
 from .cache import cache_dir, workdir
 from .digits import digit_classifier, score_digits
+from .llm import label_log_probs
 from .models import (hub_model, load_minilm, load_minilm_keras, load_smollm2, load_smollm2_keras,
                      mean_pool, minilm_path, smollm2_path)
 from .plotting import image_grid

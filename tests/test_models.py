@@ -106,3 +106,36 @@ def test_two_processes_prepare_smollm2_at_once(tmp_path):
     assert paths == {f"PATH {tmp_path / models.SMOLLM2_CACHE}"}
     assert all("OK True" in out for out in outputs)
     assert sum(out.count("converting SmolLM2") for out in outputs) == 1
+
+
+def test_label_log_probs_match_a_direct_forward_pass():
+    import torch
+
+    tokenizer, model = advml.load_smollm2()
+    label_ids = [tokenizer.encode(" negative")[0], tokenizer.encode(" positive")[0]]
+    texts = ["a gem of a film .", "dull , long and pointless .", "fine ."]
+    prefix, template = "Classify the sentiment.\n", "Review: {text}\nSentiment:"
+    scores = advml.label_log_probs(model, tokenizer, texts, label_ids, prefix=prefix,
+                                   template=template, batch_size=2)
+    assert scores.shape == (3, 2) and scores.dtype == np.float64
+    with torch.no_grad():
+        for text, row in zip(texts, scores):
+            ids = torch.tensor([tokenizer.encode(prefix + template.format(text=text))])
+            direct = torch.log_softmax(model(input_ids=ids).logits[0, -1].double(), -1)
+            assert np.abs(direct[label_ids].numpy() - row).max() < 1e-4
+    no_prefix = advml.label_log_probs(model, tokenizer, texts, label_ids, template=template)
+    assert no_prefix.shape == (3, 2) and np.isfinite(no_prefix).all()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(texts="one text"), TypeError, "list of strings"),
+    (dict(texts=[]), TypeError, "non-empty"),
+    (dict(template="no slot"), ValueError, "must contain"),
+    (dict(label_ids=[10**7]), ValueError, "token ids"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+])
+def test_label_log_probs_bad_arguments(kwargs, error, match):
+    tokenizer, model = advml.load_smollm2()
+    args = dict(texts=["ok ."], label_ids=[1, 2], template="{text}") | kwargs
+    with pytest.raises(error, match=match):
+        advml.label_log_probs(model, tokenizer, **args)
