@@ -51,6 +51,15 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
+def helper_package_root() -> Path | None:
+    """The checkout the venv's (editable) advml package is installed from, if any."""
+    out = subprocess.run([str(PYTHON), "-c", "import importlib.util as u; s = u.find_spec('advml'); "
+                          "print(s.origin if s and s.origin else '')"],
+                         capture_output=True, text=True, cwd=Path.home())
+    origin = out.stdout.strip()
+    return Path(origin).resolve().parents[1] if out.returncode == 0 and origin else None
+
+
 def setup(force: bool = False) -> None:
     if sys.version_info[:2] != (3, 11):
         say(f"warning: the course is pinned for Python 3.11; this is {sys.version.split()[0]}")
@@ -67,12 +76,20 @@ def setup(force: bool = False) -> None:
         constraints = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
         run(*pip, "-r", "requirements.txt", *constraints)
         run(*pip, "--no-deps", *NO_DEPS)
-        run(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
-        npm = BIN / ("npm.cmd" if os.name == "nt" else "npm")
-        run(npm, "ci", "--no-audit", "--no-fund", "--prefix", MATHJAX)
         STAMP.write_text(json.dumps({"fingerprint": fingerprint(), "at": time.ctime()}))
     else:
         say("packages up to date (delete .venv/.course-setup.json or pass --force to reinstall)")
+    # Per checkout (a venv shared through COURSE_VENV may have been set up from another one):
+    # the editable advml must point here, and MathJax lives in this checkout's node_modules.
+    if force or helper_package_root() != ROOT:
+        run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "--no-deps",
+            "--no-build-isolation", "-e", ".")
+    lock_stamp = MATHJAX / "node_modules" / ".course-lock.sha256"
+    lock = hashlib.sha256((MATHJAX / "package-lock.json").read_bytes()).hexdigest()
+    if force or not lock_stamp.exists() or lock_stamp.read_text().strip() != lock:
+        npm = BIN / ("npm.cmd" if os.name == "nt" else "npm")
+        run(npm, "ci", "--no-audit", "--no-fund", "--prefix", MATHJAX)
+        lock_stamp.write_text(lock + "\n")
     # Converts/verifies the offline models once into the cache; fast when already there.
     run(PYTHON, "-m", "advml", "prepare")
     say(f"set-up done in {time.perf_counter() - start:.0f} s")
