@@ -49,3 +49,14 @@ def test_sweep_summary_gives_pass_rate_range_and_worst_margin():
     assert row["worst_margin"] == pytest.approx(-0.1) and row["worst_value"] == 0.4
     assert row["failed_in"] == "seed 2/oneDNN on"
     json.dumps(row)  # the CSV/JSON writers take it as is
+
+
+def test_sweep_summary_sentence_states_runs_and_ranges():
+    runs = [{"notebook": "A.ipynb", "seed": s, "onednn": m, "seconds": 1.0, "error": None,
+             "records": [{"index": 0, "claim": "accuracy is high", "expected": ">= 0.5",
+                          "passed": True, "value": v, "margin": v - 0.5}]}
+            for s, m, v in [(1, "on", 0.9), (1, "off", 0.7)]]
+    text = sweep.summary_markdown("A.ipynb", sweep.summarize(runs), runs)
+    assert "ran this notebook 2 times" in text and "`COURSE_SEED` 1 with oneDNN off and on" in text
+    assert "1 of its 1 checks held in every run" in text
+    assert "- accuracy is high: 0.7 to 0.9 (bar >= 0.5; held 2/2)" in text

@@ -29,6 +29,7 @@ import nbtools
 
 DEFAULT_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 MODES = {"on": "1", "off": "0"}
+SUMMARY_TAG = "sweep-summary"   # the generated Markdown cell stating each check's range
 
 
 def _cache() -> Path:
@@ -124,6 +125,57 @@ def print_table(table: list[dict], runs: list[dict]) -> None:
           f"{perfect}/{checks} checks passed in every run; {len(crashed)} run(s) crashed ==")
 
 
+def _short(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def summary_markdown(notebook: str, table: list[dict], runs: list[dict]) -> str:
+    """The sentence a notebook carries about its checks over seeds (a generated cell)."""
+    mine = [r for r in runs if r["notebook"] == notebook]
+    seeds = sorted({r["seed"] for r in mine})
+    modes = sorted({r["onednn"] for r in mine})
+    rows = [r for r in table if r["notebook"] == notebook]
+    passed_all = sum(r["passed"] == r["runs"] for r in rows)
+    lines = [f"**Over seeds.** The seed sweep (`python3 tools/course.py sweep`, "
+             f"{time.strftime('%Y-%m-%d')}) ran this notebook {len(mine)} times: `COURSE_SEED` "
+             f"{', '.join(map(str, seeds))} with oneDNN {' and '.join(modes)}. "
+             f"{passed_all} of its {len(rows)} checks held in every run; the measured values ranged:",
+             ""]
+    for r in rows:
+        rate = f"{r['passed']}/{r['runs']}"
+        span = (f"{_short(r['min_value'])} to {_short(r['max_value'])}"
+                if r["min_value"] is not None else "not numeric")
+        claim = r["claim"].rstrip(".")
+        lines.append(f"- {claim}: {span} (bar {r['bar'] or 'the claim'}; held {rate})")
+    return "\n".join(lines)
+
+
+def annotate(table: list[dict], runs: list[dict]) -> list[str]:
+    """Write (or refresh) each swept notebook's summary cell right after its Checks heading."""
+    import nbformat
+
+    done = []
+    for name in sorted({r["notebook"] for r in runs}):
+        if any(r["error"] for r in runs if r["notebook"] == name):
+            continue                     # a crashed run: no summary to state
+        path = next((p for p in nbtools.course_notebooks() if p.name == name), None)
+        if path is None:
+            continue
+        nb = nbtools.read(path)
+        nb.cells = [c for c in nb.cells if SUMMARY_TAG not in c.metadata.get("tags", [])]
+        heading = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                        and any(l.strip().lower().startswith("## checks")
+                                for l in c.source.splitlines())), None)
+        if heading is None:
+            continue
+        cell = nbformat.v4.new_markdown_cell(summary_markdown(name, table, runs),
+                                             metadata={"tags": [SUMMARY_TAG]})
+        nb.cells.insert(heading + 1, cell)
+        nbtools.write(nbtools.format_notebook(nb, path.relative_to(nbtools.ROOT).as_posix()), path)
+        done.append(name)
+    return done
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="course.py sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to sweep (default: --all)")
@@ -134,6 +186,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once (each gets cores/jobs threads; default 1)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--annotate", action="store_true",
+                        help="write each notebook's range-over-seeds cell (after its Checks heading)")
+    parser.add_argument("--from-raw", default="",
+                        help="summarize (and --annotate) an earlier sweep's raw .jsonl instead of running")
     args = parser.parse_args(argv)
     if args.all == bool(args.notebooks):
         parser.error("name notebooks to sweep, or pass --all")
@@ -151,6 +207,15 @@ def main(argv: list[str]) -> int:
     modes = ["on", "off"] if args.onednn == "both" else [args.onednn]
     jobs = max(1, args.jobs)
     threads = max(1, len(os.sched_getaffinity(0)) // jobs) if jobs > 1 else None
+    if args.from_raw:
+        runs = [json.loads(line) for path in args.from_raw.split(",")
+                for line in Path(path).read_text().splitlines() if line]
+        runs = [r for r in runs if r["notebook"] in {p.name for p in paths}]
+        table = summarize(runs)
+        print_table(table, runs)
+        if args.annotate:
+            print("annotated:", ", ".join(annotate(table, runs)) or "none")
+        return 0
     plan = [(p, s, m) for p in paths for s in seeds for m in modes]
     print(f"sweeping {len(paths)} notebook(s) x {len(seeds)} seeds {seeds} x oneDNN {modes}: "
           f"{len(plan)} runs, {jobs} at a time", flush=True)
@@ -177,6 +242,8 @@ def main(argv: list[str]) -> int:
     raw_path = out / f"sweep-{stamp}.jsonl"
     raw_path.write_text("".join(json.dumps({k: v for k, v in r.items()}) + "\n" for r in runs))
     print(f"table: {csv_path}\nraw records: {raw_path}")
+    if args.annotate:
+        print("annotated:", ", ".join(annotate(table, runs)) or "none")
     bad = [r for r in table if r["passed"] < r["runs"]] or [r for r in runs if r["error"]]
     return 1 if bad else 0
 
