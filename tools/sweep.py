@@ -74,9 +74,11 @@ def summarize(runs: list[dict]) -> list[dict]:
             row = rows.setdefault(key, {"notebook": run["notebook"], "index": record["index"],
                                         "claim": record["claim"], "expected": record["expected"],
                                         "runs": 0, "passed": 0, "values": [], "margins": [],
-                                        "failed_in": []})
+                                        "failed_in": [], "measured": []})
             row["runs"] += 1
             row["passed"] += record["passed"]
+            if record.get("measured") is not None and record["value"] is None:
+                row["measured"].append(record["measured"])
             if not record["passed"]:
                 row["failed_in"].append(f"seed {run['seed']}/oneDNN {run['onednn']}")
             if record["value"] is not None:
@@ -95,7 +97,9 @@ def summarize(runs: list[dict]) -> list[dict]:
                 None if not values else min(values)),
             "min_value": min(values) if values else None,
             "max_value": max(values) if values else None,
-            "worst_margin": worst_margin, "failed_in": "; ".join(row["failed_in"])})
+            "worst_margin": worst_margin, "failed_in": "; ".join(row["failed_in"]),
+            # a measurement that is not one number (e.g. "7 of 8"): its distinct values
+            "measured_values": " | ".join(sorted(set(row["measured"]))[:6])})
     return table
 
 
@@ -116,6 +120,7 @@ def print_table(table: list[dict], runs: list[dict]) -> None:
         print(f"{flag} {row['notebook']} #{row['check']:<3} {row['passed']}/{row['runs']}  "
               f"bar {row['bar'] or '-'}  range [{_fmt(row['min_value'])}, {_fmt(row['max_value'])}]"
               f"  worst margin {_fmt(row['worst_margin'])}  {row['claim'][:90]}"
+              + (f"\n     measured: {row['measured_values'][:150]}" if row["measured_values"] else "")
               + (f"\n     failed in: {row['failed_in']}" if row["failed_in"] else ""))
     checks = len(table)
     perfect = sum(r["passed"] == r["runs"] for r in table)
@@ -144,7 +149,7 @@ def summary_markdown(notebook: str, table: list[dict], runs: list[dict]) -> str:
     for r in rows:
         rate = f"{r['passed']}/{r['runs']}"
         span = (f"{_short(r['min_value'])} to {_short(r['max_value'])}"
-                if r["min_value"] is not None else "not numeric")
+                if r["min_value"] is not None else (r["measured_values"] or "no value"))
         claim = r["claim"].rstrip(".")
         lines.append(f"- {claim}: {span} (bar {r['bar'] or 'the claim'}; held {rate})")
     return "\n".join(lines)
