@@ -1,5 +1,10 @@
 """Test-suite configuration shared by the unit tests (tests/) and the notebooks (nbval).
 
+* Every notebook runs ALONE, the way Colab opens it: its kernel starts in a fresh temporary
+  folder holding only a copy of the notebook (the helper package installed, nothing of the
+  repository beside it). Outputs are compared only where a cell is marked
+  ``# NBVAL_CHECK_OUTPUT`` (nbval's lax mode). An explicit ``--nbval``/``--nbval-lax`` on the
+  command line falls back to nbval's own collection (in place).
 * Notebooks run in fresh kernels with the environment of ``tools/nbtools.notebook_env``:
   small scale, CPU only, Hugging Face offline flags, quiet TensorFlow.
 * With several xdist workers each kernel gets its share of the cores (OMP_NUM_THREADS and
@@ -10,9 +15,14 @@
 """
 import collections
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from nbval.kernel import RunningKernel
+from nbval.plugin import IPyNbFile
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -31,6 +41,34 @@ def _git_status():
     except (OSError, subprocess.TimeoutExpired):
         return None
     return set(out.stdout.splitlines()) if out.returncode == 0 else None
+
+
+class AloneNotebook(IPyNbFile):
+    """nbval's notebook collector, with the kernel started in a folder of its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compare_outputs = False  # lax: compare only cells marked NBVAL_CHECK_OUTPUT
+
+    def setup(self):
+        self.alone_dir = tempfile.mkdtemp(prefix="advml-alone-")
+        shutil.copy2(self.path, Path(self.alone_dir) / self.path.name)
+        env = {"COURSE_NOTEBOOK": self.path.name}
+        os.environ.update(env)
+        self.kernel = RunningKernel(
+            self.nb.metadata.get("kernelspec", {}).get("name", "python3"), cwd=self.alone_dir,
+            startup_timeout=self.config.option.nbval_kernel_startup_timeout)
+        self.setup_sanitize_files()
+
+    def teardown(self):
+        super().teardown()
+        shutil.rmtree(getattr(self, "alone_dir", ""), ignore_errors=True)
+
+
+def pytest_collect_file(file_path, parent):
+    opt = parent.config.option
+    if file_path.suffix == ".ipynb" and not (opt.nbval or opt.nbval_lax):
+        return AloneNotebook.from_parent(parent, path=file_path)
 
 
 def pytest_configure(config):

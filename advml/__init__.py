@@ -13,6 +13,7 @@ from .models import (hub_model, load_minilm, load_minilm_keras, load_smollm2, lo
                      mean_pool, minilm_path, smollm2_path)
 from .plotting import image_grid
 from .runtime import (CheckFailed, NetworkUnavailable, by_scale, check, check_close,
-                      configure_offline, get_scale, has_network, in_colab, seed_everything, setup)
+                      configure_offline, get_scale, get_seed, has_network, in_colab, parse_bar,
+                      pinned_version, pins, seed_everything, setup)
 
 __version__ = "0.1.0"

@@ -15,14 +15,19 @@ import contextlib
 import dataclasses
 import functools
 import importlib.util
+import json
 import os
 import platform
 import random
+import re
 import socket
 import sys
 
 SCALES = ("small", "full")
 SCALE_ENV = "COURSE_SCALE"
+SEED_ENV = "COURSE_SEED"              # overrides every notebook's seed (the seed sweep sets it)
+CHECK_LOG_ENV = "COURSE_CHECK_LOG"    # a JSON-Lines file each check appends its record to
+CHECK_MODE_ENV = "COURSE_CHECK_MODE"  # "raise" (default) or "record": failures print, go on
 HUB_HOST = "huggingface.co"
 OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
@@ -57,6 +62,61 @@ def by_scale(small, full, scale: str | None = None):
     return full if get_scale(scale) == "full" else small
 
 
+# --------------------------------------------------------------------------- pins
+PINS_FILE = "requirements.txt"   # a copy of the repository's requirements.txt, kept equal by a test
+
+
+def pins() -> dict[str, str]:
+    """The course's pinned versions, ``{normalized distribution name: version}``.
+
+    Read from the copy of ``requirements.txt`` shipped inside the helper package, so the
+    environment doctor works in a notebook opened alone (Colab) with no repository beside it.
+    """
+    from importlib import resources
+
+    source = resources.files("advml") / PINS_FILE
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"advml was installed without its pin list ({PINS_FILE}); reinstall the helper "
+            "package (python3 tools/course.py setup, or the notebook's setup cell in Colab)")
+    found = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)==([^\s#;]+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return found
+
+
+def pinned_version(name: str) -> str:
+    """The pinned version of one distribution; a clear error when the course does not pin it."""
+    key = re.sub(r"[-_.]+", "-", str(name)).lower()
+    table = pins()
+    if key not in table:
+        raise KeyError(f"{name!r} is not pinned by the course (advml/{PINS_FILE}); pinned are: "
+                       f"{', '.join(sorted(table))}")
+    return table[key]
+
+
+# --------------------------------------------------------------------------- seed
+def get_seed(default: int = 42) -> int:
+    """The run's seed: ``$COURSE_SEED`` if set, else ``default`` (the notebook's own seed).
+
+    The seed sweep (``python3 tools/course.py sweep``) runs each notebook under several values
+    of ``COURSE_SEED``; notebooks derive every random generator from the returned seed.
+    """
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        seed = int(raw)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise ValueError(f"{SEED_ENV}={raw!r} is not a non-negative integer; set e.g. "
+                         f"`export {SEED_ENV}=3`, or unset it to use the notebook's own seed")
+    return seed
+
+
 # --------------------------------------------------------------------------- quiet imports
 @contextlib.contextmanager
 def quiet_native_stderr():
@@ -85,6 +145,41 @@ def import_tensorflow():
         import tensorflow as tf
         tf.config.list_physical_devices()
     return tf
+
+
+# --------------------------------------------------------------------------- pins
+PINS_FILE = "requirements.txt"   # a copy of the repository's requirements.txt, kept equal by a test
+
+
+def pins() -> dict[str, str]:
+    """The course's pinned versions, ``{normalized distribution name: version}``.
+
+    Read from the copy of ``requirements.txt`` shipped inside the helper package, so the
+    environment doctor works in a notebook opened alone (Colab) with no repository beside it.
+    """
+    from importlib import resources
+
+    source = resources.files("advml") / PINS_FILE
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"advml was installed without its pin list ({PINS_FILE}); reinstall the helper "
+            "package (python3 tools/course.py setup, or the notebook's setup cell in Colab)")
+    found = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)==([^\s#;]+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return found
+
+
+def pinned_version(name: str) -> str:
+    """The pinned version of one distribution; a clear error when the course does not pin it."""
+    key = re.sub(r"[-_.]+", "-", str(name)).lower()
+    table = pins()
+    if key not in table:
+        raise KeyError(f"{name!r} is not pinned by the course (advml/{PINS_FILE}); pinned are: "
+                       f"{', '.join(sorted(table))}")
+    return table[key]
 
 
 # --------------------------------------------------------------------------- seeding
@@ -189,6 +284,9 @@ def setup(seed: int = 42, scale: str | None = None, quiet: bool = False,
           hf: bool = False) -> Environment:
     """One call for a notebook's setup cell: scale, offline flags, seeds, summary line.
 
+    ``seed`` is the notebook's default; ``$COURSE_SEED`` overrides it, and the effective seed
+    is ``env.seed`` (derive every other random generator from it).
+
     ``hf=True`` prepares the Hugging Face stack too: it quiets ``transformers``' logging and
     progress bars (before the import, which reads them), imports torch and transformers, and
     seeds torch with the rest. At ``full`` scale without a network it warns: the full-scale
@@ -197,6 +295,7 @@ def setup(seed: int = 42, scale: str | None = None, quiet: bool = False,
     if not isinstance(hf, bool):
         raise TypeError(f"hf must be True or False, got {hf!r}")
     scale = get_scale(scale)
+    seed = get_seed(seed)
     offline = configure_offline()
     if hf:
         _import_hugging_face()
@@ -243,24 +342,76 @@ def _fmt(value) -> str:
     return str(value)
 
 
+_BAR = re.compile(r"(<=|>=|==|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf")
+
+
+def _as_number(value):
+    """A check's measured value as a float when it is one number (or a string of one)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        found = _NUMBER.findall(str(value))
+        return float(found[0]) if len(found) == 1 else None
+
+
+def parse_bar(expected):
+    """``(op, bar)`` from an ``expected`` like ``">= 0.90"`` or ``"max abs diff <= 1e-4"``."""
+    found = _BAR.findall(str(expected)) if expected is not None else []
+    return (found[-1][0], float(found[-1][1])) if found else (None, None)
+
+
+def _record(claim: str, passed: bool, expected, measured) -> None:
+    path = os.environ.get(CHECK_LOG_ENV)
+    if not path:
+        return
+    op, bar = parse_bar(expected)
+    value = _as_number(measured)
+    margin = None
+    if value is not None and bar is not None:
+        margin = value - bar if op in (">=", ">") else bar - value if op in ("<=", "<") else None
+    record = {"notebook": os.environ.get("COURSE_NOTEBOOK", ""), "claim": claim,
+              "passed": bool(passed), "expected": None if expected is None else str(expected),
+              "measured": None if measured is None else str(measured), "value": value,
+              "op": op, "bar": bar, "margin": margin}
+    # one write of one line in append mode: parallel kernels never interleave records
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
 def check(claim: str, condition, expected=None, measured=None) -> None:
     """Verify one of the lesson's claims on this run.
 
     Prints ``check: <claim>`` (with the measured value) when it holds; raises
     :class:`CheckFailed` saying what was expected and what was measured when it does not.
+    Write ``expected`` as an operator and a number (``">= 0.9"``) and ``measured`` as a
+    number: the seed sweep parses them into a bar and a margin. With ``$COURSE_CHECK_LOG``
+    set, every check appends its record there; with ``$COURSE_CHECK_MODE=record`` a failed
+    check is printed and recorded instead of raised (the sweep uses it to see every check).
     """
     if not isinstance(claim, str) or not claim.strip():
         raise ValueError("check() needs the claim as a non-empty sentence")
+    passed = bool(condition)
+    _record(claim, passed, expected, measured)
     detail = ""
     if measured is not None:
         detail = f" (measured {_fmt(measured)}" + (f"; expected {_fmt(expected)})"
                                                    if expected is not None else ")")
-    if bool(condition):
+    if passed:
         print(f"check: {claim}{detail}")
         return
-    raise CheckFailed(f"check failed: {claim}\n  expected: "
-                      f"{_fmt(expected) if expected is not None else 'the claim to hold'}\n"
-                      f"  measured: {_fmt(measured) if measured is not None else 'it did not'}")
+    message = (f"check failed: {claim}\n  expected: "
+               f"{_fmt(expected) if expected is not None else 'the claim to hold'}\n"
+               f"  measured: {_fmt(measured) if measured is not None else 'it did not'}")
+    mode = os.environ.get(CHECK_MODE_ENV, "raise").strip().lower() or "raise"
+    if mode not in ("raise", "record"):
+        raise ValueError(f"{CHECK_MODE_ENV}={mode!r}: use 'raise' (default) or 'record'")
+    if mode == "record":
+        print(message.replace("check failed:", "CHECK FAILED (recorded):", 1))
+        return
+    raise CheckFailed(message)
 
 
 def check_close(claim: str, actual, desired, atol: float) -> float:

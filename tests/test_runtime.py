@@ -139,3 +139,64 @@ def test_setup_hf_names_a_missing_package(monkeypatch):
     monkeypatch.setattr(runtime, "_installed", lambda m: False if m == "torch" else real(m))
     with pytest.raises(ModuleNotFoundError, match=r"'torch'.*tools/course.py setup"):
         advml.setup(seed=1, hf=True)
+
+
+def test_course_seed_overrides_the_notebook_seed(monkeypatch):
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    assert advml.get_seed(42) == 42
+    monkeypatch.setenv("COURSE_SEED", "3")
+    assert advml.get_seed(42) == 3
+    assert advml.setup(seed=42, quiet=True).seed == 3
+
+
+@pytest.mark.parametrize("raw", ["-1", "three", "1.5"])
+def test_bad_course_seed_says_what_to_do(monkeypatch, raw):
+    monkeypatch.setenv("COURSE_SEED", raw)
+    with pytest.raises(ValueError, match=r"COURSE_SEED=.*non-negative integer.*unset it"):
+        advml.get_seed(42)
+
+
+@pytest.mark.parametrize("expected, bar", [(">= 0.90", (">=", 0.9)), ("max abs diff <= 1e-4", ("<=", 1e-4)),
+                                           ("< 2", ("<", 2.0)), ("equal", (None, None)), (None, (None, None))])
+def test_parse_bar(expected, bar):
+    assert advml.parse_bar(expected) == bar
+
+
+def test_checks_are_recorded_with_their_margin(monkeypatch, tmp_path):
+    import json
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.setenv("COURSE_CHECK_LOG", str(log))
+    monkeypatch.setenv("COURSE_NOTEBOOK", "Demo.ipynb")
+    advml.check("accuracy is high", True, expected=">= 0.9", measured=0.95)
+    advml.check_close("arrays agree", np.ones(2), np.ones(2) + 1e-6, atol=1e-4)
+    with pytest.raises(advml.CheckFailed):
+        advml.check("loss is low", False, expected="<= 0.1", measured=0.3)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["passed"] for r in records] == [True, True, False]
+    assert records[0]["notebook"] == "Demo.ipynb" and abs(records[0]["margin"] - 0.05) < 1e-12
+    assert records[1]["op"] == "<=" and records[1]["bar"] == 1e-4 and records[1]["margin"] > 0
+    assert abs(records[2]["margin"] + 0.2) < 1e-12
+
+
+def test_record_mode_prints_a_failure_and_goes_on(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_CHECK_MODE", "record")
+    advml.check("loss is low", False, expected="<= 0.1", measured=0.3)
+    assert "CHECK FAILED (recorded): loss is low" in capsys.readouterr().out
+    monkeypatch.setenv("COURSE_CHECK_MODE", "sometimes")
+    with pytest.raises(ValueError, match="COURSE_CHECK_MODE"):
+        advml.check("loss is low", False)
+
+
+def test_pins_come_from_the_helper_package_and_equal_requirements_txt():
+    from pathlib import Path
+    root = Path(advml.__file__).resolve().parents[1]
+    assert (Path(advml.__file__).parent / "requirements.txt").read_text() == \
+        (root / "requirements.txt").read_text(), (
+        "advml/requirements.txt must equal requirements.txt: run `python3 tools/course.py format`")
+    pins = advml.pins()
+    assert pins["tensorflow"] == advml.pinned_version("TensorFlow") and "keras-hub" in pins
+
+
+def test_an_unpinned_package_is_named_clearly():
+    with pytest.raises(KeyError, match=r"'left-pad' is not pinned by the course.*pinned are: .*keras"):
+        advml.pinned_version("left-pad")

@@ -6,6 +6,8 @@
     python3 tools/course.py setup        only the set-up: venv, pinned packages, offline assets
     python3 tools/course.py execute [NB] re-execute notebooks in place (fresh kernel, pinned env)
     python3 tools/course.py format [NB]  normalize notebooks, regenerate macro cells and badges
+    python3 tools/course.py sweep NB...  run notebooks under 5 seeds x oneDNN on/off, table of
+                                         every check (--all, --seeds N, --jobs N; see tools/sweep.py)
 
 The set-up is idempotent: it records a fingerprint of what it installed in .venv and skips
 the installs when nothing changed (a re-run takes seconds).
@@ -95,6 +97,38 @@ def setup(force: bool = False) -> None:
     say(f"set-up done in {time.perf_counter() - start:.0f} s")
 
 
+def chromium() -> str | None:
+    """The Chromium the browser test drives: $COURSE_CHROMIUM, or one on the PATH."""
+    explicit = os.environ.get("COURSE_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def ensure_browser() -> None:
+    """Install Chromium for the real-browser test, through the OS package manager where this
+    machine allows it (root with apt-get: Debian's `chromium`); else say how, once."""
+    if chromium():
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        try:
+            run(apt, "update", "-qq", env=env)
+            run(apt, "install", "-y", "-qq", "--no-install-recommends", "chromium", env=env)
+        except subprocess.CalledProcessError:
+            say("warning: could not install Chromium with apt-get; the browser test will be "
+                "skipped (it says so in the test report)")
+        return
+    say("note: no Chromium found, so the real-browser test will be skipped. Install it with "
+        "your OS package manager (Debian/Ubuntu: `sudo apt-get install chromium`) or point "
+        "COURSE_CHROMIUM at a Chromium/Chrome binary.")
+
+
 def in_venv(*args) -> int:
     return subprocess.run([str(PYTHON), *map(str, args)], cwd=ROOT).returncode
 
@@ -105,13 +139,15 @@ def main(argv: list[str]) -> int:
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("setup", "lab", "test", "execute", "format", "check-format"):
+    if command not in ("setup", "lab", "test", "execute", "format", "check-format", "sweep"):
         print(f"unknown command {command!r}; see `python3 tools/course.py help`", file=sys.stderr)
         return 2
     force = "--force" in rest
     rest = [a for a in rest if a != "--force"]
     if command in ("setup", "lab", "test") or not PYTHON.exists():
         setup(force=force)
+    if command in ("setup", "test"):
+        ensure_browser()
     if command == "setup":
         return 0
     if command == "lab":
@@ -120,6 +156,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         workers = os.environ.get("COURSE_TEST_WORKERS", "2")
         return in_venv("-m", "pytest", "-n", workers, "--dist", "loadfile", *(rest or []))
+    if command == "sweep":
+        return in_venv(ROOT / "tools" / "sweep.py", *rest)
     return in_venv(ROOT / "tools" / "nbtools.py", command, *rest)
 
 

@@ -5,11 +5,14 @@ Run through ``python3 tools/course.py format|execute`` rather than directly.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -110,9 +113,11 @@ def used_macros(texts, table) -> list[str]:
 def macros_cell_source(nb, table) -> str:
     texts = [src for src in markdown_cells(nb, include_generated=False)]
     names = used_macros(texts, table)
+    # The blank line after the comment matters: a comment line glued to the math makes
+    # JupyterLab's Markdown renderer treat the whole cell as raw HTML and never typeset it.
     lines = [MACROS_MARKER]
     if names:
-        lines += ["$$"] + [definition(n, *table[n]) for n in names] + ["$$"]
+        lines += ["", "$$"] + [definition(n, *table[n]) for n in names] + ["$$"]
     return "\n".join(lines)
 
 
@@ -173,9 +178,11 @@ def badges(relpath: str) -> str:
     owner_repo = repo.split("github.com/", 1)[1]
     colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{config['branch']}/{relpath}"
     github = f"{repo}/blob/{config['branch']}/{relpath}"
-    return (f"{BADGES_START}[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    # The comments stand on lines of their own, separated by blank lines: glued to the links
+    # they turn the paragraph into a raw HTML block, and the badges show as Markdown source.
+    return (f"{BADGES_START}\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
             f"({colab}) [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-blue?logo=github)]"
-            f"({github}){BADGES_END}")
+            f"({github})\n\n{BADGES_END}")
 
 
 _GIT_URL = re.compile(r"git\+https://github\.com/[^\"'\s]+")
@@ -265,18 +272,39 @@ def notebook_env() -> dict:
     return env
 
 
-def execute_file(path: Path, timeout: int = 1800) -> float:
-    """Execute a notebook top to bottom in a fresh kernel, in place; return seconds taken."""
+@contextlib.contextmanager
+def alone_folder(path: Path):
+    """A fresh temporary folder holding only a copy of the notebook, the way Colab opens it:
+    nothing of the repository beside it (the helper package is installed, not found here)."""
+    with tempfile.TemporaryDirectory(prefix="advml-alone-") as folder:
+        shutil.copy2(path, Path(folder) / Path(path).name)
+        yield Path(folder)
+
+
+def run_alone(path: Path, env: dict | None = None, timeout: int = 1800,
+              allow_errors: bool = False):
+    """Execute a notebook top to bottom in a fresh kernel, alone in a temporary folder.
+    Returns ``(executed notebook, seconds)``; the file itself is not touched."""
     from nbclient import NotebookClient
 
     path = Path(path).resolve()
     nb = read(path)
-    os.environ.update(notebook_env())
-    start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT)}})
-    client.execute()
-    seconds = time.perf_counter() - start
+    kernel_env = notebook_env()
+    kernel_env.update({"COURSE_NOTEBOOK": path.name, **(env or {})})
+    with alone_folder(path) as folder:
+        start = time.perf_counter()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                allow_errors=allow_errors,
+                                resources={"metadata": {"path": str(folder)}})
+        client.execute(env=kernel_env)  # the kernel's own environment: safe from threads
+        return nb, time.perf_counter() - start
+
+
+def execute_file(path: Path, timeout: int = 1800) -> float:
+    """Execute a notebook top to bottom in a fresh kernel, alone in a temporary folder, and
+    write the executed notebook back in place; return seconds taken."""
+    path = Path(path).resolve()
+    nb, seconds = run_alone(path, timeout=timeout)
     write(format_notebook(nb, path.relative_to(ROOT).as_posix()), path)
     return seconds
 
@@ -299,6 +327,12 @@ def main(argv: list[str]) -> int:
             print(f"executing {path.name} ...", flush=True)
             print(f"  {execute_file(path):.1f} s", flush=True)
         return 0
+    pins_copy = ROOT / "advml" / "requirements.txt"   # the doctor's pins, inside the package
+    if pins_copy.read_bytes() != (ROOT / "requirements.txt").read_bytes():
+        if command == "format":
+            shutil.copyfile(ROOT / "requirements.txt", pins_copy)
+        print(("copied requirements.txt to " if command == "format" else "stale: ")
+              + "advml/requirements.txt")
     changed = [p for p in paths if (format_file(p, table) if command == "format"
                                     else _would_change(p, table))]
     for path in changed:
