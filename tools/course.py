@@ -8,6 +8,9 @@
     python3 tools/course.py format [NB]  normalize notebooks, regenerate macro cells and badges
     python3 tools/course.py sweep NB...  run notebooks under 5 seeds x oneDNN on/off, table of
                                          every check (--all, --seeds N, --jobs N; see tools/sweep.py)
+    python3 tools/course.py site         build the course website offline (--serve; tools/website.py)
+    python3 tools/course.py slides NB    export offline reveal.js slides (--serve; tools/slides.py)
+    python3 tools/course.py check-submission NB   run a notebook as it is graded (advml/submission.py)
 
 The set-up is idempotent: it records a fingerprint of what it installed in .venv and skips
 the installs when nothing changed (a re-run takes seconds).
@@ -139,7 +142,8 @@ def main(argv: list[str]) -> int:
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("setup", "lab", "test", "execute", "format", "check-format", "sweep"):
+    if command not in ("setup", "lab", "test", "execute", "format", "check-format", "sweep",
+                       "site", "slides", "check-submission"):
         print(f"unknown command {command!r}; see `python3 tools/course.py help`", file=sys.stderr)
         return 2
     force = "--force" in rest
@@ -158,6 +162,12 @@ def main(argv: list[str]) -> int:
         return in_venv("-m", "pytest", "-n", workers, "--dist", "loadfile", *(rest or []))
     if command == "sweep":
         return in_venv(ROOT / "tools" / "sweep.py", *rest)
+    if command in ("site", "slides"):
+        return in_venv(ROOT / "tools" / ("website.py" if command == "site" else "slides.py"),
+                       *[Path(a).resolve() if a.endswith(".ipynb") else a for a in rest])
+    if command == "check-submission":
+        return in_venv("-m", "advml.submission",
+                       *[Path(a).resolve() if a.endswith(".ipynb") else a for a in rest])
     return in_venv(ROOT / "tools" / "nbtools.py", command, *rest)
 
 
