@@ -123,7 +123,7 @@ def _conf(macros: dict) -> str:
             "navigation_with_keys": False,
         },
         "html_last_updated_fmt": None,
-        "html_copy_source": False,
+        "html_copy_source": True,                   # the .ipynb, for the download button
         "mathjax_path": "mathjax/tex-chtml-full.js",   # relative to _static: served locally
         "mathjax3_config": {"tex": {"macros": macros}},
         "suppress_warnings": ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"],
