@@ -25,6 +25,7 @@ import dataclasses
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -153,7 +154,8 @@ def check_submission(path, time_limit: float = DEFAULT_TIME_LIMIT_S,
         deadline = start + time_limit
         client.reset_execution_trackers()
         try:
-            with client.setup_kernel(env=kernel_env):
+            # the kernel's own stderr (its start-up chatter) stays out of the caller's output
+            with client.setup_kernel(env=kernel_env, stderr=subprocess.DEVNULL):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
                         continue
