@@ -101,11 +101,24 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def deck(tmp_path_factory):
+def browser():
+    """One headless Chromium for the module (Playwright's sync API runs one at a time)."""
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("no Chromium on this machine (see tests/test_browser.py); the deck was "
+        pytest.skip("no Chromium on this machine (see tests/test_browser.py); the slides were "
                     "not opened")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chrome = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                        args=CHROMIUM_FLAGS)
+    yield chrome
+    chrome.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory, browser):
     if not (slides.NODE_MODULES / "reveal.js").is_dir():
         pytest.skip("reveal.js is not installed: run `python3 tools/course.py setup`")
     out = tmp_path_factory.mktemp("slides")
@@ -113,15 +126,8 @@ def deck(tmp_path_factory):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                              functools.partial(_Quiet, directory=str(out)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                         args=CHROMIUM_FLAGS)
     yield {"url": f"http://127.0.0.1:{server.server_address[1]}/{html.name}",
            "browser": browser, "html": html}
-    browser.close()
-    playwright.stop()
     server.shutdown()
 
 
@@ -181,3 +187,79 @@ def test_the_deck_opens_offline_with_its_slides_and_math(deck):
     assert errors == [], errors
     needed = [(kind, url) for kind, url in outside if kind in ("script", "stylesheet", "font")]
     assert needed == [], f"the deck needs the network for {needed}"
+
+
+# --------------------------------------------------------------------------- live, with RISE
+@pytest.fixture(scope="module")
+def rise_lab(tmp_path_factory, browser):
+    """JupyterLab (with jupyterlab-rise) on a copy of one notebook carrying its slide metadata."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    import urllib.request
+
+    pytest.importorskip("jupyterlab_rise", reason="jupyterlab-rise is not installed: run "
+                                                  "`python3 tools/course.py setup`")
+    base = tmp_path_factory.mktemp("rise")
+    (base / "course").mkdir()
+    nbtools.write(slides.slide_metadata(nbtools.read(DECK_NOTEBOOK)),
+                  base / "course" / DECK_NOTEBOOK.name)
+    from test_browser import _free_port
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+               JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"))
+    log = open(base / "server.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={base / 'course'}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                pytest.fail("JupyterLab did not start:\n" + (base / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield {"url": url, "token": token, "browser": browser}
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+def test_the_notebook_presents_live_with_rise(rise_lab):
+    """RISE (jupyterlab-rise's /rise/ page) shows the deck the metadata describes, with math."""
+    expected = slides.slide_count(slides.slide_metadata(nbtools.read(DECK_NOTEBOOK)))
+    page = rise_lab["browser"].new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"{rise_lab['url']}/rise/{DECK_NOTEBOOK.name}?token={rise_lab['token']}",
+                  timeout=180_000)
+        page.wait_for_selector(".reveal .slides section", timeout=180_000)
+        deadline, found, last, since = time.time() + 90, None, None, time.time()
+        while time.time() < deadline:
+            found = page.evaluate("""() => ({
+              leaves: [...document.querySelectorAll('.reveal .slides section')]
+                        .filter(s => !s.querySelector('section')).length,
+              math: document.querySelectorAll('mjx-container').length,
+              merror: document.querySelectorAll('mjx-merror').length,
+              red: document.querySelectorAll('mjx-assistive-mml [mathcolor="red"]').length})""")
+            key = (found["leaves"], found["math"])
+            if key != last:
+                last, since = key, time.time()
+            if found["leaves"] >= expected and found["math"] > 0 and time.time() - since > 2:
+                break
+            time.sleep(0.5)
+    finally:
+        page.close()
+    print(f"[rise] {DECK_NOTEBOOK.name}: {found['leaves']} slides live (metadata {expected}), "
+          f"{found['math']} math nodes")
+    assert found["leaves"] == expected
+    assert found["math"] > 0 and found["merror"] == 0 and found["red"] == 0
