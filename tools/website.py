@@ -79,8 +79,8 @@ def _landing_page(weeks: list[dict]) -> str:
     config = nbtools.project_config()
     lines = ["# Advanced Machine Learning", "", _intro(), "",
              f"Run the course: clone [{config['repository']}]({config['repository']}) and "
-             "`python3 tools/course.py lab`, or open any page in Colab with its launch button "
-             "(the rocket at the top). The notation is defined once, in "
+             "`python3 tools/course.py lab`, or open a lesson in Colab with the launch button "
+             "(the rocket) at the top of its page. The notation is defined once, in "
              "[the course macros](Latex_macros.ipynb).", "", "## Syllabus", ""]
     for week in weeks:
         lines += [f"### {week['title']}", "", "| module | notebook |", "|---|---|"]
