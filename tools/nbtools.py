@@ -238,6 +238,8 @@ def format_notebook(nb, relpath: str, table=None):
             cell = nbformat.v4.new_markdown_cell(source, metadata={"tags": [MACROS_TAG]})
             cell["id"] = _cell_id(cell, -1, seen)
             nb.cells.insert(1 if nb.cells else 0, cell)
+    from slides import slide_metadata  # tools/slides.py imports this module: import here
+    slide_metadata(nb)                 # slide metadata from the notebook's structure
     return nb
 
 
