@@ -147,41 +147,6 @@ def import_tensorflow():
     return tf
 
 
-# --------------------------------------------------------------------------- pins
-PINS_FILE = "requirements.txt"   # a copy of the repository's requirements.txt, kept equal by a test
-
-
-def pins() -> dict[str, str]:
-    """The course's pinned versions, ``{normalized distribution name: version}``.
-
-    Read from the copy of ``requirements.txt`` shipped inside the helper package, so the
-    environment doctor works in a notebook opened alone (Colab) with no repository beside it.
-    """
-    from importlib import resources
-
-    source = resources.files("advml") / PINS_FILE
-    if not source.is_file():
-        raise FileNotFoundError(
-            f"advml was installed without its pin list ({PINS_FILE}); reinstall the helper "
-            "package (python3 tools/course.py setup, or the notebook's setup cell in Colab)")
-    found = {}
-    for line in source.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)==([^\s#;]+)", line)
-        if match:
-            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
-    return found
-
-
-def pinned_version(name: str) -> str:
-    """The pinned version of one distribution; a clear error when the course does not pin it."""
-    key = re.sub(r"[-_.]+", "-", str(name)).lower()
-    table = pins()
-    if key not in table:
-        raise KeyError(f"{name!r} is not pinned by the course (advml/{PINS_FILE}); pinned are: "
-                       f"{', '.join(sorted(table))}")
-    return table[key]
-
-
 # --------------------------------------------------------------------------- seeding
 def seed_everything(seed: int = 42, deterministic: bool = False) -> int:
     """Seed Python, NumPy, Keras/TensorFlow and (if already imported) PyTorch.
