@@ -6,6 +6,8 @@
     python3 tools/course.py setup        only the set-up: venv, pinned packages, offline assets
     python3 tools/course.py execute [NB] re-execute notebooks in place (fresh kernel, pinned env)
     python3 tools/course.py format [NB]  normalize notebooks, regenerate macro cells and badges
+    python3 tools/course.py colab-env    create the Colab-like environment (needs Python 3.13)
+    python3 tools/course.py colab-test [NB]  run each notebook alone there, as in Colab (slow)
 
 The set-up is idempotent: it records a fingerprint of what it installed in .venv and skips
 the installs when nothing changed (a re-run takes seconds).
@@ -105,6 +107,9 @@ def main(argv: list[str]) -> int:
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
+    if command in ("colab-env", "colab-test"):  # the Colab-like environment (Python 3.13)
+        import colab_env
+        return colab_env.main(argv)
     if command not in ("setup", "lab", "test", "execute", "format", "check-format"):
         print(f"unknown command {command!r}; see `python3 tools/course.py help`", file=sys.stderr)
         return 2
