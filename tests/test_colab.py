@@ -150,3 +150,26 @@ def test_every_notebook_setup_cell_gets_one_canonical_block():
         sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert sources.count("advml.install_missing(") == 1, path.name
         assert "advml[colab]" not in sources, path.name
+
+
+# --------------------------------------------------------------------------- import order
+ORDER = r'''
+import sys
+import advml
+advml.setup(seed=0, hf=True, quiet=True)     # a Hugging Face notebook's setup cell
+import keras, tensorflow                      # the rest of its imports
+import transformers.generation.utils         # first model load
+names = list(sys.modules)
+print(names.index("torch._dynamo") < names.index("tensorflow"))
+'''
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("torch", "tensorflow",
+                                                                   "transformers")),
+                    reason="needs torch, tensorflow and transformers")
+def test_setup_imports_the_torch_stack_before_tensorflow():
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", ORDER], capture_output=True, text=True,
+                         env=env, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-2000:]}"
+    assert out.stdout.strip().splitlines()[-1] == "True"
