@@ -11,8 +11,9 @@ from ``tools/colab/colab-snapshot.txt`` (what is installed) and ``colab-constrai
 (Colab's whole pip freeze, so dependencies get Colab's versions too), both copied from the
 public snapshot named in their headers.
 
-colab-test, for each notebook: copies it into an empty temporary folder; points the setup
-cell's ``%pip install ... advml @ git+<repository>`` at this checkout instead; executes it top to
+colab-test, for each notebook: copies it into an empty temporary folder; gives its setup cell the
+canonical bootstrap block (tools/bootstrap.py, as `format` does) and points its
+``%pip install ... advml @ git+<repository>`` at this checkout instead; executes it top to
 bottom in a fresh kernel of the Colab-like environment (offline hub flags, CPU, like the main
 suite); records what the setup cell installed or changed (pip freeze before and after); then
 restores the environment (uninstalls what was added, reinstalls what was changed), so that the
@@ -230,7 +231,14 @@ def _execute(source: str, target: str) -> int:
     import nbformat
     from nbclient import NotebookClient
 
+    import tomllib
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bootstrap  # the canonical setup-cell block, as `format` writes it
+
     nb = nbformat.read(source, as_version=4)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["advml"]
+    bootstrap.apply(nb, config["repository"])
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.source = GIT_INSTALL.sub(lambda m: f"advml{m.group(1) or ''} @ {ROOT.as_uri()}",
