@@ -173,3 +173,18 @@ def test_setup_imports_the_torch_stack_before_tensorflow():
                          env=env, timeout=600, cwd=ROOT)
     assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-2000:]}"
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_smollm2_conversion_moves_to_a_fresh_process_when_tensorflow_came_first(monkeypatch,
+                                                                                 tmp_path):
+    from advml import models
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow", object()))
+    monkeypatch.delitem(sys.modules, "torch._dynamo", raising=False)
+    monkeypatch.setattr(models.subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw)))
+    monkeypatch.setattr(models, "_convert_smollm2", lambda target: pytest.fail("converted here"))
+    models._convert_smollm2_safely(tmp_path)
+    (cmd, kwargs), = calls
+    assert cmd[0] == sys.executable and cmd[-1] == str(tmp_path) and kwargs["check"]
+    assert str(ROOT) in kwargs["env"]["PYTHONPATH"].split(os.pathsep)
