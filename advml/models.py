@@ -98,7 +98,7 @@ def _convert_smollm2(target: Path) -> None:
 
     gguf = smollm2_gguf()
     print(f"converting {gguf.name} into a Hugging Face folder (once, ~1 minute) ...", flush=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = _fix_special_tokens(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))
     quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
                                                      dtype=torch.float32)
     # save_pretrained refuses a GGUF-loaded model: rebuild it without quantization_config.
@@ -113,6 +113,18 @@ def _convert_smollm2(target: Path) -> None:
         raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
+
+
+def _fix_special_tokens(tokenizer):
+    """SmolLM2's special tokens: older transformers (5.15, Colab's) read the GGUF's eos as
+    <|im_start|> and set no pad token; newer ones give eos = pad = <|im_end|> (id 2)."""
+    if tokenizer.eos_token != "<|im_end|>" or tokenizer.pad_token is None:
+        tokenizer.bos_token, tokenizer.eos_token = "<|im_start|>", "<|im_end|>"
+        tokenizer.pad_token = "<|im_end|>"
+    if tokenizer.eos_token_id != SMOLLM2_EOS_ID:
+        raise RuntimeError(f"SmolLM2 tokenizer: eos id {tokenizer.eos_token_id}, expected "
+                           f"{SMOLLM2_EOS_ID}")
+    return tokenizer
 
 
 def smollm2_path() -> Path:
@@ -142,7 +154,7 @@ def load_smollm2():
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = smollm2_path()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = _fix_special_tokens(AutoTokenizer.from_pretrained(folder))
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
     return tokenizer, model
 

@@ -19,8 +19,8 @@ suite); records what the setup cell installed or changed (pip freeze before and 
 restores the environment (uninstalls what was added, reinstalls what was changed), so that the
 next notebook starts from Colab's packages again. It is slow (every notebook installs the
 course's helper package and its assets): run it before a release, not in every CI run.
-A JSON report and the executed notebooks are written to ~/.cache/advml-colab-test/ (or
-``$COURSE_COLAB_REPORT``), with a fresh course cache for the run in its ``cache/`` folder.
+A JSON report and the executed notebooks are written to ~/.cache/advml-colab-test/run-<time>/
+(or under ``$COURSE_COLAB_REPORT``), with a fresh course cache for each run in ``cache/``.
 """
 from __future__ import annotations
 
@@ -169,12 +169,14 @@ def test(names: list[str]) -> int:
                          "`python3 tools/course.py colab-env` first")
     before = json.loads(BEFORE.read_text())
     restore(before)
-    report_dir = Path(os.environ.get("COURSE_COLAB_REPORT", Path.home() / ".cache" / "advml-colab-test"))
+    base = Path(os.environ.get("COURSE_COLAB_REPORT", Path.home() / ".cache" / "advml-colab-test"))
+    report_dir = base / time.strftime("run-%Y%m%d-%H%M%S")
     # A fresh course cache, as in a new Colab runtime: SmolLM2 is converted with Colab's
     # transformers, the digit classifier trained with Colab's Keras (once per run).
-    shutil.rmtree(report_dir, ignore_errors=True)
-    (report_dir / "cache").mkdir(parents=True)
-    os.environ["COURSE_CACHE_DIR"] = str(report_dir / "cache")
+    shutil.rmtree(base / "cache", ignore_errors=True)
+    (base / "cache").mkdir(parents=True)
+    report_dir.mkdir(parents=True)
+    os.environ["COURSE_CACHE_DIR"] = str(base / "cache")
     results = []
     start_all = time.perf_counter()
     for path in notebooks(names):
