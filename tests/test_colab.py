@@ -188,3 +188,17 @@ def test_smollm2_conversion_moves_to_a_fresh_process_when_tensorflow_came_first(
     (cmd, kwargs), = calls
     assert cmd[0] == sys.executable and cmd[-1] == str(tmp_path) and kwargs["check"]
     assert str(ROOT) in kwargs["env"]["PYTHONPATH"].split(os.pathsep)
+
+
+def test_kv_cache_names_follow_the_installed_transformers(monkeypatch):
+    from types import SimpleNamespace
+
+    from advml import colab as colab_module
+    from advml import llm
+
+    assert llm.kv_cache(SimpleNamespace(cache=1, past_key_values=2)) == 1
+    assert llm.kv_cache(SimpleNamespace(past_key_values=2)) == 2
+    monkeypatch.setattr(colab_module, "installed_version", lambda name: "5.15.0")
+    assert llm.cache_kwargs("c") == {"past_key_values": "c"}
+    monkeypatch.setattr(colab_module, "installed_version", lambda name: "5.24.0")
+    assert llm.cache_kwargs("c") == {"cache": "c"}
