@@ -80,9 +80,9 @@ def quiet_native_stderr():
 
 # Modules of the PyTorch stack that must be loaded before TensorFlow. With a CUDA build of torch,
 # torch._dynamo (which transformers' model and generation code import) loads Triton's native
-# library, and loading that after TensorFlow ends the process in a segmentation fault (seen with
-# TF 2.21 + torch 2.14.1+cu130 on Python 3.11, TF 2.20 + torch 2.11.0 on 3.13; CPU builds of torch
-# ship no Triton). Imported in this order, both work. tests/test_colab.py checks the order.
+# library, and loading that after TensorFlow ends the process in a segmentation fault (measured
+# with TF 2.21 + torch 2.14.1+cu130 + Triton 3.8.0 on Python 3.11; not with Triton 3.6.0; CPU
+# builds of torch ship no Triton). In this order both work. tests/test_colab.py checks it.
 TORCH_STACK = ("torch", "torch._dynamo")
 HF_STACK = TORCH_STACK + ("transformers", "transformers.generation.utils",
                           "transformers.modeling_utils")
@@ -93,6 +93,12 @@ def import_torch_stack(modules=TORCH_STACK) -> None:
     for module in modules:
         if module not in sys.modules and _installed(module.split(".")[0]):
             importlib.import_module(module)
+
+
+def _cuda_torch() -> bool:
+    import torch  # plain torch after TensorFlow is safe; torch._dynamo is not
+
+    return bool(torch.version.cuda)
 
 
 def import_tensorflow():
@@ -243,7 +249,7 @@ def _import_hugging_face() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     # The whole PyTorch stack before TensorFlow (seed_everything imports it next): see TORCH_STACK.
-    if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules:
+    if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules and _cuda_torch():
         import warnings
         warnings.warn("TensorFlow was imported before advml.setup(hf=True); with a CUDA build of "
                       "torch this can crash the kernel. Run the setup cell first, in a fresh "
