@@ -196,6 +196,33 @@ def load_minilm():
     return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
 
 
+MINILM_LEGACY_CACHE = "models/all-MiniLM-L6-v2-bert-names"
+
+
+def _rename_minilm_weights(target: Path) -> None:
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    source = minilm_path()
+    for path in source.iterdir():
+        if path.is_file() and path.name != "model.safetensors":
+            shutil.copy(path, target / path.name)
+    tensors = load_file(str(source / "model.safetensors"))
+    renamed = {}
+    for key, value in tensors.items():
+        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                          "LayerNorm.beta")
+        renamed[key if key.startswith("bert.") else "bert." + key] = value
+    save_file(renamed, str(target / "model.safetensors"), metadata={"format": "pt"})
+
+
+def _minilm_legacy_names() -> Path:
+    """all-MiniLM-L6-v2 with BERT's pre-training weight names, built once into the cache."""
+    return build_once(MINILM_LEGACY_CACHE, _rename_minilm_weights,
+                      expect={"source_sha256": MINILM_SHA256})
+
+
 def exact_gelu(x):
     import keras
 
@@ -213,7 +240,14 @@ def load_minilm_keras():
 
     folder = str(minilm_path())
     tokenizer = keras_hub.models.BertTokenizer.from_preset(folder, strip_accents=True)
-    backbone = keras_hub.models.BertBackbone.from_preset(folder)
+    try:
+        backbone = keras_hub.models.BertBackbone.from_preset(folder)
+    except Exception as error:  # noqa: BLE001  (KerasHub raises safetensors' own error type)
+        if "bert.embeddings" not in str(error):
+            raise
+        # KerasHub before 0.32 (Colab has 0.26) expects the weight names of BertForPreTraining
+        # ("bert." prefix, LayerNorm gamma/beta): give it a renamed copy of the same weights.
+        backbone = keras_hub.models.BertBackbone.from_preset(str(_minilm_legacy_names()))
     for layer in backbone.transformer_layers:
         layer.activation = exact_gelu
         layer._feedforward_intermediate_dense.activation = exact_gelu
