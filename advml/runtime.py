@@ -138,9 +138,37 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+# Modules of the PyTorch stack that must be loaded before TensorFlow. With a CUDA build of torch,
+# torch._dynamo (which transformers' model and generation code import) loads Triton's native
+# library, and loading that after TensorFlow ends the process in a segmentation fault (measured
+# with TF 2.21 + torch 2.14.1+cu130 + Triton 3.8.0 on Python 3.11; not with Triton 3.6.0; CPU
+# builds of torch ship no Triton). In this order both work. tests/test_colab.py checks it.
+TORCH_STACK = ("torch", "torch._dynamo")
+HF_STACK = TORCH_STACK + ("transformers", "transformers.generation.utils",
+                          "transformers.modeling_utils")
+
+
+def import_torch_stack(modules=TORCH_STACK) -> None:
+    """Import the PyTorch stack (the installed ones among ``modules``), before TensorFlow."""
+    for module in modules:
+        if module not in sys.modules and _installed(module.split(".")[0]):
+            importlib.import_module(module)
+
+
+def _cuda_torch() -> bool:
+    import torch  # plain torch after TensorFlow is safe; torch._dynamo is not
+
+    return bool(torch.version.cuda)
+
+
 def import_tensorflow():
-    """Import TensorFlow and probe its devices once, without the start-up noise."""
+    """Import TensorFlow and probe its devices once, without the start-up noise.
+
+    If torch is already imported, its compiler stack is imported first (see TORCH_STACK).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "torch" in sys.modules and "tensorflow" not in sys.modules:
+        import_torch_stack()
     with quiet_native_stderr():
         import tensorflow as tf
         tf.config.list_physical_devices()
@@ -284,7 +312,13 @@ def _import_hugging_face() -> None:
                 f"set-up (python3 tools/course.py setup) or, in Colab, `%pip install {module}`.")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import torch  # noqa: F401  (imported so that seed_everything seeds it)
+    # The whole PyTorch stack before TensorFlow (seed_everything imports it next): see TORCH_STACK.
+    if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules and _cuda_torch():
+        import warnings
+        warnings.warn("TensorFlow was imported before advml.setup(hf=True); with a CUDA build of "
+                      "torch this can crash the kernel. Run the setup cell first, in a fresh "
+                      "kernel.", RuntimeWarning, stacklevel=3)
+    import_torch_stack(HF_STACK)
     import transformers
 
     transformers.utils.logging.set_verbosity_error()

@@ -11,6 +11,8 @@
     python3 tools/course.py site         build the course website offline (--serve; tools/website.py)
     python3 tools/course.py slides NB    export offline reveal.js slides (--serve; tools/slides.py)
     python3 tools/course.py check-submission NB   run a notebook as it is graded (advml/submission.py)
+    python3 tools/course.py colab-env    create the Colab-like environment (needs Python 3.13)
+    python3 tools/course.py colab-test [NB]  run each notebook alone there, as in Colab (slow)
 
 The set-up is idempotent: it records a fingerprint of what it installed in .venv and skips
 the installs when nothing changed (a re-run takes seconds).
@@ -142,6 +144,9 @@ def main(argv: list[str]) -> int:
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
+    if command in ("colab-env", "colab-test"):  # the Colab-like environment (Python 3.13)
+        import colab_env
+        return colab_env.main(argv)
     if command not in ("setup", "lab", "test", "execute", "format", "check-format", "sweep",
                        "site", "slides", "check-submission"):
         print(f"unknown command {command!r}; see `python3 tools/course.py help`", file=sys.stderr)

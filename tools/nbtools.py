@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+import bootstrap  # tools/bootstrap.py: the canonical setup-cell bootstrap (Colab)
+
 ROOT = Path(__file__).resolve().parents[1]
 MACROS_NOTEBOOK = ROOT / "Latex_macros.ipynb"
 MACROS_TAG = "course-macros"      # the generated cell in each notebook
@@ -223,6 +225,7 @@ def format_notebook(nb, relpath: str, table=None):
             cell.source = _GIT_URL.sub("git+" + project_config()["repository"].rstrip("/"),
                                        cell.source)
         cell.source = cell.source.rstrip() if isinstance(cell.source, str) else cell.source
+    bootstrap.apply(nb, project_config()["repository"])  # canonical Colab bootstrap block
     # launch badges in the title cell
     if nb.cells and nb.cells[0].cell_type == "markdown":
         title = nb.cells[0]
