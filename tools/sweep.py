@@ -163,6 +163,8 @@ def annotate(table: list[dict], runs: list[dict]) -> list[str]:
     for name in sorted({r["notebook"] for r in runs}):
         if any(r["error"] for r in runs if r["notebook"] == name):
             continue                     # a crashed run: no summary to state
+        if not any(r["records"] for r in runs if r["notebook"] == name):
+            continue                     # no check ran (e.g. a student version): nothing to state
         path = next((p for p in nbtools.course_notebooks() if p.name == name), None)
         if path is None:
             continue
