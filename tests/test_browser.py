@@ -18,6 +18,7 @@ where it is missing the test is skipped, and the skip says why.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -59,6 +60,43 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def jupyterlab_server(base: Path, root_dir: Path, startup_s: float = 90):
+    """The course's pinned JupyterLab serving ``root_dir`` on a free local port, with its
+    settings, workspaces, config and runtime folders under ``base`` (the defaults otherwise).
+    Yields ``(url, token)``; fails the test with the server's log if it does not start."""
+    (base / "settings").mkdir(exist_ok=True)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+               JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"))
+    log = open(base / "server.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + startup_s
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    pytest.fail("JupyterLab did not start:\n"
+                                + (base / "server.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server of the course's pinned version on a copy of the course."""
@@ -77,44 +115,17 @@ def lab(tmp_path_factory):
         shutil.copy2(path, target)
     if (ROOT / "images").is_dir():
         shutil.copytree(ROOT / "images", site / "images")
-    # JupyterLab's default settings, as a student has them (windowing mode
-    # "contentVisibility": every cell is in the page, off-screen ones are not painted).
-    (base / "settings").mkdir()
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-               JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"))
-    log = open(base / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={site}", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (base / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
     from playwright.sync_api import sync_playwright
 
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                         args=CHROMIUM_FLAGS)
-    shots = _screenshot_dir()
-    yield {"url": url, "token": token, "browser": browser, "shots": shots}
-    browser.close()
-    playwright.stop()
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    # JupyterLab's default settings (an empty settings folder), as a student has them: windowing
+    # mode "contentVisibility", every cell in the page, off-screen ones not painted.
+    with jupyterlab_server(base, site, startup_s=90) as (url, token):
+        playwright = sync_playwright().start()
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=CHROMIUM_FLAGS)
+        yield {"url": url, "token": token, "browser": browser, "shots": _screenshot_dir()}
+        browser.close()
+        playwright.stop()
 
 
 def _screenshot_dir() -> Path:

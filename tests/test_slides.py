@@ -17,7 +17,7 @@ import pytest
 
 import nbtools
 import slides
-from test_browser import CHROMIUM_FLAGS, _chromium
+from test_browser import CHROMIUM_FLAGS, _chromium, jupyterlab_server
 
 ROOT = nbtools.ROOT
 DECK_NOTEBOOK = ROOT / "Functional_Models.ipynb"
@@ -193,46 +193,14 @@ def test_the_deck_opens_offline_with_its_slides_and_math(deck):
 @pytest.fixture(scope="module")
 def rise_lab(tmp_path_factory, browser):
     """JupyterLab (with jupyterlab-rise) on a copy of one notebook carrying its slide metadata."""
-    import os
-    import secrets
-    import subprocess
-    import sys
-    import urllib.request
-
     pytest.importorskip("jupyterlab_rise", reason="jupyterlab-rise is not installed: run "
                                                   "`python3 tools/course.py setup`")
     base = tmp_path_factory.mktemp("rise")
     (base / "course").mkdir()
     nbtools.write(slides.slide_metadata(nbtools.read(DECK_NOTEBOOK)),
                   base / "course" / DECK_NOTEBOOK.name)
-    from test_browser import _free_port
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-               JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"))
-    log = open(base / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={base / 'course'}", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (base / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield {"url": url, "token": token, "browser": browser}
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    with jupyterlab_server(base, base / "course", startup_s=120) as (url, token):
+        yield {"url": url, "token": token, "browser": browser}
 
 
 def test_the_notebook_presents_live_with_rise(rise_lab):
