@@ -413,13 +413,28 @@ def check(claim: str, condition, expected=None, measured=None) -> None:
     raise CheckFailed(message)
 
 
-def check_close(claim: str, actual, desired, atol: float) -> float:
-    """Check that two arrays agree: max |actual - desired| <= atol. Returns the difference."""
+def check_close(claim: str, actual, desired, atol: float = 0.0, rtol: float = 0.0) -> float:
+    """Check that two arrays agree: max |actual - desired| <= atol + rtol * max |desired|.
+
+    Use ``rtol`` for float32 results computed by different kernels: float32 keeps about 7
+    significant digits (machine epsilon 1.2e-7), and two implementations that add the same terms
+    in a different order differ by a few units in the last place of the values' magnitude, so
+    ``rtol=1e-5`` (about 100 ulps of the scale) says "equal up to float32 rounding" whatever
+    the values' size. ``atol`` alone suits exact or float64 arithmetic. Returns the difference.
+    """
     import numpy as np
+    if atol < 0 or rtol < 0 or not (atol or rtol):
+        raise ValueError(f"check_close needs a positive atol and/or rtol, got atol={atol!r}, "
+                         f"rtol={rtol!r}")
     actual, desired = np.asarray(actual, dtype=np.float64), np.asarray(desired, dtype=np.float64)
     if actual.shape != desired.shape:
         raise CheckFailed(f"check failed: {claim}\n  expected: shape {desired.shape}\n"
                           f"  measured: shape {actual.shape}")
     diff = float(np.max(np.abs(actual - desired))) if actual.size else 0.0
-    check(claim, diff <= atol, expected=f"max abs diff <= {atol:g}", measured=f"{diff:.3g}")
+    scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    bar = atol + rtol * scale
+    expected = (f"max abs diff <= {bar:.3g}" if not rtol else
+                f"{rtol:g} x scale {scale:.3g}" + (f" + {atol:g}" if atol else "")
+                + f": max abs diff <= {bar:.3g}")
+    check(claim, diff <= bar, expected=expected, measured=f"{diff:.3g}")
     return diff

@@ -82,6 +82,21 @@ def test_check_close_reports_the_difference(capsys):
         advml.check_close("shapes", np.ones(3), np.ones(4), atol=1)
 
 
+def test_check_close_relative_tolerance_follows_the_scale(monkeypatch, tmp_path):
+    import json
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.setenv("COURSE_CHECK_LOG", str(log))
+    big = np.array([1000.0, -2000.0])
+    advml.check_close("float32 rounding at scale 2000", big + 0.01, big, rtol=1e-5)  # bar 0.02
+    with pytest.raises(advml.CheckFailed, match="1e-05 x scale 2e\\+03: max abs diff <= 0.02"):
+        advml.check_close("off by 0.05", big + 0.05, big, rtol=1e-5)
+    record = json.loads(log.read_text().splitlines()[0])
+    assert record["op"] == "<=" and abs(record["bar"] - 0.02) < 1e-12
+    for bad in ({}, {"atol": -1.0}, {"rtol": -1e-5}):
+        with pytest.raises(ValueError, match="atol and/or rtol"):
+            advml.check_close("no tolerance", big, big, **bad)
+
+
 def test_offline_flags(monkeypatch):
     for flag in runtime.OFFLINE_FLAGS:
         monkeypatch.delenv(flag, raising=False)
