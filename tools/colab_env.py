@@ -223,7 +223,9 @@ def _env() -> dict:
                 "PYTHONWARNINGS": "ignore::DeprecationWarning", "JUPYTER_PLATFORM_DIRS": "1",
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                 # pip caches the wheel it builds from the checkout: a later run would test stale code
-                "PIP_NO_CACHE_DIR": "1"})
+                "PIP_NO_CACHE_DIR": "1",
+                # what advml.in_colab() reads: notebooks take their Colab branches, as there
+                "COLAB_RELEASE_TAG": "colab-like"})
     env.pop("PYTHONPATH", None)
     env.pop("VIRTUAL_ENV", None)
     env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
