@@ -1,12 +1,13 @@
 """advml: the shared plumbing of the Advanced Machine Learning course notebooks.
 
 Runtime (scale, seeding, environment, checks), offline data assets, offline pretrained
-models and a few plotting helpers. What a lesson teaches stays in its notebook.
+models, a few plotting helpers and the syllabus as data (``advml.syllabus``). What a lesson
+teaches stays in its notebook.
 """
 from .assets import (AssetMissing, celeba, full_mnist, lfw_faces, load, load_mnist,
                      mini_newsgroups, mnist_subset, news_corpus, polarity_sentences, prose_corpus,
                      qa_pairs, sample_photos, sklearn_digits)
-from . import colab
+from . import colab, syllabus
 from .cache import cache_dir, workdir
 from .colab import install_missing
 from .digits import digit_classifier, score_digits

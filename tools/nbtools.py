@@ -1,5 +1,6 @@
-"""Notebook tooling: the macro source, generated cells (macros, launch badges), math
-extraction, formatting and in-place execution. Used by ``tools/course.py`` and the tests.
+"""Notebook tooling: the macro source, generated cells (macros, launch badges), the README's
+syllabus tables (generated from ``advml/syllabus.py``), math extraction, formatting and
+in-place execution. Used by ``tools/course.py`` and the tests.
 
 Run through ``python3 tools/course.py format|execute`` rather than directly.
 """
@@ -196,6 +197,69 @@ def badge_links(markdown: str) -> list[str]:
     return re.findall(r"\)\]\((http[^)\s]+)\)", match.group(0)) if match else []
 
 
+# --------------------------------------------------------------------------- README syllabus
+README = ROOT / "README.md"
+SYLLABUS_SOURCE = ROOT / "advml" / "syllabus.py"
+SYLLABUS_START = ("<!-- syllabus: generated from advml/syllabus.py by `python3 tools/course.py format`; "
+                  "do not edit -->")
+SYLLABUS_END = "<!-- /syllabus -->"
+
+
+def load_syllabus():
+    """This checkout's ``advml/syllabus.py``, loaded from its file (not the installed ``advml``,
+    which a shared virtual environment may point at another checkout)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_course_syllabus", SYLLABUS_SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module      # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+def syllabus_markdown(root: Path = ROOT, syllabus=None) -> str:
+    """The README's syllabus tables, generated from ``advml/syllabus.py``: one table per week,
+    then the assignments. A notebook that exists under ``root`` is linked; one that does not is
+    shown as `NAME.ipynb` (planned)."""
+    syllabus = syllabus or load_syllabus()
+
+    def row(m):
+        target = (f"[{m.notebook}]({m.notebook})" if (root / m.notebook).exists()
+                  else f"`{m.notebook}` (planned)")
+        return f"| {m.title} | {target} | {m.description} |"
+
+    header = ["| module | notebook | in one line |", "|---|---|---|"]
+    lines = [SYLLABUS_START]
+    for week in syllabus.weeks():
+        lines += ["", f"### {week.heading}", "", *header, *map(row, week.modules)]
+    lines += ["", "### Assignments", "", *header, *map(row, syllabus.assignments()), "",
+              SYLLABUS_END]
+    return "\n".join(lines)
+
+
+_SYLLABUS_BLOCK = re.compile(re.escape(SYLLABUS_START) + ".*?" + re.escape(SYLLABUS_END), re.S)
+
+
+def readme_with_syllabus(text: str, root: Path = ROOT) -> str:
+    """The README text with its generated syllabus block regenerated."""
+    if len(_SYLLABUS_BLOCK.findall(text)) != 1:
+        raise ValueError(f"README.md needs exactly one syllabus block between {SYLLABUS_START!r} "
+                         f"and {SYLLABUS_END!r}")
+    block = syllabus_markdown(root)
+    return _SYLLABUS_BLOCK.sub(lambda _: block, text)
+
+
+def format_readme(path: Path = README, write_back: bool = True) -> bool:
+    """Regenerate the README's syllabus block; return True if it was (or would be) changed."""
+    before = path.read_text(encoding="utf-8")
+    after = readme_with_syllabus(before, path.parent)
+    if after != before and write_back:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(after, encoding="utf-8")
+        os.replace(tmp, path)
+    return after != before
+
+
 # --------------------------------------------------------------------------- format
 def _cell_id(cell, index: int, seen: set) -> str:
     cid = cell.get("id")
@@ -338,11 +402,17 @@ def main(argv: list[str]) -> int:
             shutil.copyfile(ROOT / "requirements.txt", pins_copy)
         print(("copied requirements.txt to " if command == "format" else "stale: ")
               + "advml/requirements.txt")
+    if format_readme(write_back=command == "format"):   # the syllabus tables, every time
+        print(("regenerated the syllabus in " if command == "format" else "stale syllabus in ")
+              + "README.md")
+        stale_readme = command == "check-format"
+    else:
+        stale_readme = False
     changed = [p for p in paths if (format_file(p, table) if command == "format"
                                     else _would_change(p, table))]
     for path in changed:
         print(("formatted " if command == "format" else "not formatted: ") + path.name)
-    return 1 if (command == "check-format" and changed) else 0
+    return 1 if (command == "check-format" and (changed or stale_readme)) else 0
 
 
 def _would_change(path: Path, table) -> bool:

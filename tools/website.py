@@ -10,8 +10,9 @@ with the course's pinned stack; this module writes the Sphinx configuration it w
 generate from ``_config.yml``/``_toc.yml``. (Jupyter Book 2 / mystmd fetches its theme from
 the network at build time, so it cannot build offline.)
 
-* **One source for the structure**: the README's syllabus (``### Week ...`` tables) gives
-  the landing page and the navigation, week by week; planned modules are listed, not linked.
+* **One source for the structure**: the README's syllabus (``### Week ...`` tables, generated
+  from ``advml/syllabus.py``) gives the landing page and the navigation, week by week;
+  planned modules are listed, not linked.
 * **One source for the notation**: ``Latex_macros.ipynb`` gives MathJax's macros on every
   page; MathJax 3 is served from the site itself (copied from ``tools/mathjax``), no CDN.
 * **Launch buttons** (Colab, repository) from ``pyproject.toml``'s ``[tool.advml]``.
