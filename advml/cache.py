@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -37,13 +38,41 @@ def cache_dir(create: bool = True) -> Path:
     return root
 
 
+_RUN_FOLDERS: dict[tuple[Path, str], Path] = {}
+KEEP_RUNS_DAYS = 3
+
+
 def workdir(name: str) -> Path:
-    """A per-notebook working folder (checkpoints, logs, written data) under the cache."""
-    if not name or "/" in name or name in {".", ".."}:
+    """This run's working folder for notebook ``name`` (checkpoints, logs, written data):
+    ``<cache>/work/<name>/run-<time>-<pid>/``, one per kernel.
+
+    Every run gets its own folder, so two runs of the same notebook at once (the parallel test
+    suite, the seed sweep, two students sharing a machine) never write, or read back, each
+    other's half-written files. Calls from the same kernel return the same folder. Run folders
+    older than ``KEEP_RUNS_DAYS`` days are removed when a new run starts.
+    """
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in {".", ".."}:
         raise ValueError(f"workdir name must be a plain folder name, got {name!r}")
-    path = cache_dir() / "work" / name
-    path.mkdir(parents=True, exist_ok=True)
+    parent = cache_dir() / "work" / name
+    key = (parent, name)
+    if key in _RUN_FOLDERS and _RUN_FOLDERS[key].is_dir():
+        return _RUN_FOLDERS[key]
+    parent.mkdir(parents=True, exist_ok=True)
+    _prune_runs(parent)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(tempfile.mkdtemp(prefix=f"run-{stamp}-{os.getpid()}-", dir=parent))
+    _RUN_FOLDERS[key] = path
     return path
+
+
+def _prune_runs(parent: Path) -> None:
+    cutoff = time.time() - KEEP_RUNS_DAYS * 86400
+    for old in parent.glob("run-*"):
+        try:
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:          # removed by another process meanwhile
+            pass
 
 
 def sha256_file(path: os.PathLike, chunk: int = 1 << 20) -> str:

@@ -1,5 +1,7 @@
 """Unit tests of advml.cache: cache folder, manifest verification, build-once under a lock."""
 import multiprocessing
+import subprocess
+import sys
 import os
 import time
 from pathlib import Path
@@ -37,8 +39,31 @@ def test_cache_dir_default_is_under_the_user_cache(monkeypatch, tmp_path):
     assert advml.cache_dir() == tmp_path / "advml"
 
 
-def test_workdir_is_inside_the_cache(tmp_cache):
-    assert advml.workdir("VAE_Generative") == tmp_cache / "work" / "VAE_Generative"
+def test_workdir_is_a_folder_of_this_run_inside_the_cache(tmp_cache):
+    first = advml.workdir("VAE_Generative")
+    assert first.parent == tmp_cache / "work" / "VAE_Generative" and first.is_dir()
+    assert first.name.startswith("run-") and str(os.getpid()) in first.name
+    assert advml.workdir("VAE_Generative") == first          # the same kernel: the same folder
+    assert advml.workdir("GAN_Generative").parent.name == "GAN_Generative"
+
+
+def test_two_runs_never_share_a_workdir(tmp_cache):
+    code = "import advml; print(advml.workdir('Keras_Advanced'))"
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert runs[0] != runs[1] and all(Path(r).parent.name == "Keras_Advanced" for r in runs)
+
+
+def test_old_run_folders_are_pruned(tmp_cache):
+    parent = tmp_cache / "work" / "Old_Notebook"
+    stale = parent / "run-20200101-000000-1-abc"
+    stale.mkdir(parents=True)
+    os.utime(stale, (0, 0))
+    fresh = advml.workdir("Old_Notebook")
+    assert not stale.exists() and fresh.is_dir()
+
+
+def test_workdir_rejects_paths(tmp_cache):
     for bad in ["", "../x", "a/b", ".."]:
         with pytest.raises(ValueError):
             advml.workdir(bad)
