@@ -33,8 +33,8 @@ not significant, down to two significant digits ("about 1,500" matches ``1523``,
 matches ``-0.47``). A time (``28 s``, ``50 ms``, ``3 minutes``) matches a printed time in any
 unit (``27.9 s``, ``183 s``). A fraction ``4/10`` must be printed as such.
 
-**Settings.** A figure that is not a time, a ratio or a fraction also passes when the
-notebook's code holds exactly that value as a literal (``300``, ``60_000``, ``0.05``, ``2%``
+**Settings.** A figure that is not a ratio or a fraction also passes when the notebook's
+code holds exactly that value as a number literal (not in a string or a comment) (``300``, ``60_000``, ``0.05``, ``2%``
 for ``0.02``, ``1e-3``): it is a setting the prose restates, not a measurement. A time
 passes when the code holds its value in seconds (``50 ms`` for ``0.05``).
 
@@ -46,8 +46,10 @@ notebook is not a source.
 """
 from __future__ import annotations
 
+import io
 import math
 import re
+import tokenize
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,9 +328,28 @@ def run_numbers(nb) -> RunNumbers:
             if "," in match.group("int"):        # [52,23]: a list is two numbers too
                 run.values.extend(float(part) for part in match.group("int").split(","))
         run.fractions.update((int(a), int(b)) for a, b in _OUT_FRACTION.findall(text))
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    run.code_literals.update(float(m.group(0).replace("_", "")) for m in _CODE_NUMBER.finditer(code))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            run.code_literals.update(code_literals(cell.source))
     return run
+
+
+def code_literals(source: str) -> set[float]:
+    """The number literals of a code cell (not the digits in its strings and comments)."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):   # not Python: every number
+        return {float(m.group(0).replace("_", "")) for m in _CODE_NUMBER.finditer(source)}
+    found = set()
+    for token in tokens:
+        if token.type == tokenize.NUMBER and not token.string.lower().endswith("j"):
+            try:
+                found.add(float(int(token.string, 0)) if re.fullmatch(r"0[xob][\w]+", token.string.lower())
+                          else float(token.string.replace("_", "")))
+            except ValueError:
+                pass
+    return found
 
 
 # --------------------------------------------------------------------------- the rule
