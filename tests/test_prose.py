@@ -6,7 +6,8 @@ What counts as a stated figure: a number in the words of a Markdown cell (``0.46
 ``1,500``, ``1e-3``, ``3x``, ``28 s``, ``135M``, ``4/10``) or a math span that is only a number
 (``$0.24$``, ``$10^{-3}$``). Not one: other math, inline code and code blocks, HTML comments and
 tags, URLs and link targets, the generated cells (macros ``course-macros``, the badges, the seed
-sweep's "Over seeds" cell ``sweep-summary``), the Exercises and References sections, digits in
+sweep's "Over seeds" cell ``sweep-summary``), the Exercises, Questions and References sections
+(settings for the reader to try, bibliographic volumes and pages), digits in
 names and compounds (``float32``, ``GPT-2``, ``2-D``, ``8-bit``), versions, list and heading
 numbers, years, ordinals, and a number right after a word that makes it an index or a name
 (``Week 5``, ``Section 7``, ``Algorithm 1``, ``step 2``, ``Python 3``). Numbers in words and
@@ -14,7 +15,7 @@ trends are left to the reader: the rule catches figures.
 
 How a figure matches: a number in the outputs (stream, text/plain, text/markdown, text/html;
 never images) or in the "Over seeds" cell that rounds to it at its written precision (0.46
-matches 0.459; 1e-3 matches 9.7e-04; 135M matches 134,515,008; after "about" the trailing
+matches 0.459; 1e-3 matches 9.7e-04; 135M matches 134,515,008 or 134.5 M; after "about" the trailing
 zeros of a four-digit-or-longer integer are not significant, down to two digits); 85% matches
 85.2% or 0.852, and 0.85 matches 85.0%; 1,500 is 1500; signs are ignored; a time matches a
 printed time in any unit (3 minutes matches 183 s); a fraction 4/10 must be printed as such.
@@ -85,6 +86,7 @@ def test_a_contradicted_figure_fails_and_the_same_figure_shown_passes():
     ("Training took about 28 s.", "trained in 27.9 s"),
     ("Training took about 3 minutes.", "trained in 183 s"),
     ("The model has 135M parameters.", "134,515,008 parameters"),
+    ("A 135 M-parameter model.", "loaded: 134.5 M parameters"),
     ("It covers 8/10 classes.", "classes covered 8/10"),
     ("Attention is 3.2x faster.", "speed-up 3.21"),
     ("It ran about 1,500 steps.", "ran 1523 steps"),
@@ -123,6 +125,7 @@ def test_mismatch(said, printed, figure):
     "<!-- measured 0.77 on a laptop --> A comment is not prose. <img width=\"400\" src=\"a.png\">",
     "### Exercises\n\n1. Train for 40 epochs with a learning rate of 0.003.",
     "### References\n\n- Hinton, *Science* 313 (2006), pages 504-507.",
+    "### Questions (answer below)\n\n1. With 60 posts, what is the standard error near 0.9?",
 ])
 def test_not_a_stated_figure(said):
     assert flagged(said) == []
@@ -141,6 +144,7 @@ def test_a_cited_fact_links_its_source_in_the_same_sentence():
     assert flagged(cited) == []
     assert flagged("GPT-3 has 175B parameters (Brown et al., 2020).") == ["175B"]
     assert flagged("As [the other notebook](GAN_Generative.ipynb) shows, 0.97.") == ["0.97"]
+    assert flagged("MFU was 46% for PaLM ([Chowdhery et al. 2022](https://arxiv.org/abs/2204.02311)).") == []
     # the link covers its own sentence only
     assert flagged("MNIST has 70,000 digits (https://keras.io/api/datasets/mnist/). "
                    "Ours reach 0.93.") == ["0.93"]

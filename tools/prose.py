@@ -11,8 +11,8 @@ number (``$0.24$``, ``$10^{-3}$``, ``$1.2 \\times 10^{-7}$``). Not a stated figu
   and comments, URLs and link targets;
 - the generated cells: the macros (tag ``course-macros``), the launch badges, the seed sweep's
   "Over seeds" cell (tag ``sweep-summary``, written by ``tools/sweep.py`` from its records);
-- the Exercises and References sections (from their heading to the next heading): settings for
-  the reader to try, and bibliographic volumes, pages and identifiers;
+- the Exercises, Questions and References sections (from their heading to the next heading):
+  settings for the reader to try, and bibliographic volumes, pages and identifiers;
 - digits inside a name or a compound (``float32``, ``GPT-2``, ``all-MiniLM-L6-v2``, ``2-D``,
   ``8-bit``, ``5-shot``, ``64x64``), versions (``2.21.0``), list and heading numbering, years
   (four digits from 1900 to 2099), ordinals (``3rd``), and a number right after a word that
@@ -25,7 +25,7 @@ left to the reader of the notebook: the rule catches figures, not every claim.
 **How a figure is matched.** A figure matches a number of the notebook's stored outputs
 (stream text, ``text/plain``, ``text/markdown``, ``text/html``; never image payloads) or of
 its "Over seeds" cell that rounds to it at the precision it is written to: prose ``0.46``
-matches ``0.459``, ``1e-3`` matches ``9.7e-04``, ``135M`` matches ``134,515,008``; after
+matches ``0.459``, ``1e-3`` matches ``9.7e-04``, ``135M`` matches ``134,515,008`` or ``134.5 M``; after
 "about", "around", "roughly", "~" or "≈" the trailing zeros of an integer of four digits or more are
 not significant, down to two significant digits ("about 1,500" matches ``1523``, "about
 60,000" matches ``59,684``). ``85%`` matches ``85.2%`` or a printed fraction ``0.852``;
@@ -135,7 +135,8 @@ def prose_text(markdown: str) -> str:
 
 
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?:;])\s+(?=[*_(\[\"'A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.|#+|\|)\s)")
+    r"(?<=[.!?:;])(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bcf\.)(?<!\bvs\.)(?<!\bFig\.)"
+    r"(?<!\bEq\.)(?<!\bSec\.)(?<!\bNo\.)(?<!\bpp\.)(?<!\bp\.)\s+(?=[*_(\[\"'A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.|#+|\|)\s)")
 
 
 def sentences(text: str) -> list[str]:
@@ -255,7 +256,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OUT_NUMBER = re.compile(
     r"(?<![\w.])(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
     r"(?:[eE](?P<exp>[-+]?\d+))?(?P<version>\.\d+)?"
-    r"(?P<pct>\s?%)?(?:\s?(?P<time>" + _TIME_UNIT + r")\b)?")
+    r"(?P<pct>\s?%)?(?:\s?(?P<time>" + _TIME_UNIT + r")\b)?"
+    r"(?:\s?(?P<scale>[kMB]\b|thousand\b|million\b|billion\b))?")
 _OUT_FRACTION = re.compile(r"(?<![\w.])(\d+)\s?/\s?(\d+)(?![\w.])")
 _CODE_NUMBER = re.compile(r"(?<![\w.])\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][-+]?\d+)?(?!\w)")
 
@@ -325,6 +327,8 @@ def run_numbers(nb) -> RunNumbers:
                 run.values.append(value)
             if match.group("time"):
                 run.seconds.append(value * _SECONDS[match.group("time")])
+            if match.group("scale"):             # 134.5 M parameters (also 134.5 as printed)
+                run.values.append(value * _SCALE[match.group("scale")])
             if "," in match.group("int"):        # [52,23]: a list is two numbers too
                 run.values.extend(float(part) for part in match.group("int").split(","))
         run.fractions.update((int(a), int(b)) for a, b in _OUT_FRACTION.findall(text))
@@ -367,12 +371,13 @@ class Unshown:
         return f"cell {self.cell}: {self.figure.text!r} is not in the outputs: {context}"
 
 
-_UNCLAIMED = re.compile(r"(?i)^\s*#+\s.*\b(exercises?|references|further reading|bibliography)\b")
+_UNCLAIMED = re.compile(
+    r"(?i)^\s*#+\s.*\b(exercises?|questions|references|further reading|bibliography)\b")
 
 
 def prose_cells(nb):
     """(index, text) of the Markdown an author writes: not the generated cells (macros, the
-    badges, "Over seeds"), and not the Exercises and References sections."""
+    badges, "Over seeds"), and not the Exercises, Questions and References sections."""
     unclaimed = False
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown" or GENERATED_TAGS & set(cell.metadata.get("tags", [])):
