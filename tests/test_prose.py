@@ -57,7 +57,8 @@ def notebook(markdown, printed="", code="", tags=()):
     one Markdown cell (with ``tags``)."""
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell(code or "print(result)", execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)] if printed else []
+    if printed:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
     nb.cells = [cell, nbformat.v4.new_markdown_cell(markdown, metadata={"tags": list(tags)})]
     return nb
 
@@ -131,12 +132,18 @@ def test_not_a_stated_figure(said):
     assert flagged(said) == []
 
 
+def test_years_are_not_figures_but_sizes_that_look_like_years_are():
+    assert flagged("Vaswani et al. (2017) and the 2024 release.") == []
+    assert flagged("Sizes go up to 2048.") == ["2048"]
+
+
 def test_settings_restated_from_the_code_pass_but_not_measurements():
     code = "num_steps = 1_500\nnoise_std = 0.05\nmin_fraction = 0.02\ntimeout_s = 600"
     assert flagged("We train 1,500 steps with noise 0.05; a class needs 2% of the samples, "
                    "and the run stops after 10 minutes.", code=code) == []
     assert flagged("The speed-up is 5x.", code="repeats = 5") == ["5x"]    # a ratio is measured
     assert flagged("We train 2,000 steps.", code=code) == ["2,000"]
+    assert flagged("We train 2,000 steps.", code="# 2000 steps\nprint('2000')") == ["2,000"]
 
 
 def test_a_cited_fact_links_its_source_in_the_same_sentence():
@@ -144,7 +151,8 @@ def test_a_cited_fact_links_its_source_in_the_same_sentence():
     assert flagged(cited) == []
     assert flagged("GPT-3 has 175B parameters (Brown et al., 2020).") == ["175B"]
     assert flagged("As [the other notebook](GAN_Generative.ipynb) shows, 0.97.") == ["0.97"]
-    assert flagged("MFU was 46% for PaLM ([Chowdhery et al. 2022](https://arxiv.org/abs/2204.02311)).") == []
+    assert flagged("MFU was 46% for PaLM ([Chowdhery et al. 2022]"
+                   "(https://arxiv.org/abs/2204.02311)).") == []   # no sentence break after "al."
     # the link covers its own sentence only
     assert flagged("MNIST has 70,000 digits (https://keras.io/api/datasets/mnist/). "
                    "Ours reach 0.93.") == ["0.93"]

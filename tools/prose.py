@@ -15,7 +15,7 @@ number (``$0.24$``, ``$10^{-3}$``, ``$1.2 \\times 10^{-7}$``). Not a stated figu
   settings for the reader to try, and bibliographic volumes, pages and identifiers;
 - digits inside a name or a compound (``float32``, ``GPT-2``, ``all-MiniLM-L6-v2``, ``2-D``,
   ``8-bit``, ``5-shot``, ``64x64``), versions (``2.21.0``), list and heading numbering, years
-  (four digits from 1900 to 2099), ordinals (``3rd``), and a number right after a word that
+  (1900 to 2029, no comma), ordinals (``3rd``), and a number right after a word that
   makes it an index or a name (``Week 5``, ``Section 7``, ``Figure 3``, ``Algorithm 1``,
   ``step 2``, ``layer 3``, ``Python 3``, ``PEP 255``, ``ISO 8601``: see ``_INDEX_WORDS``).
 
@@ -25,32 +25,39 @@ left to the reader of the notebook: the rule catches figures, not every claim.
 **How a figure is matched.** A figure matches a number of the notebook's stored outputs
 (stream text, ``text/plain``, ``text/markdown``, ``text/html``; never image payloads) or of
 its "Over seeds" cell that rounds to it at the precision it is written to: prose ``0.46``
-matches ``0.459``, ``1e-3`` matches ``9.7e-04``, ``135M`` matches ``134,515,008`` or ``134.5 M``; after
-"about", "around", "roughly", "~" or "≈" the trailing zeros of an integer of four digits or more are
-not significant, down to two significant digits ("about 1,500" matches ``1523``, "about
-60,000" matches ``59,684``). ``85%`` matches ``85.2%`` or a printed fraction ``0.852``;
-``0.85`` also matches ``85.0%``; ``1,500`` is 1500; signs are ignored (prose "falls by 0.47"
-matches ``-0.47``). A time (``28 s``, ``50 ms``, ``3 minutes``) matches a printed time in any
-unit (``27.9 s``, ``183 s``). A fraction ``4/10`` must be printed as such.
+matches ``0.459``, ``1e-3`` matches ``9.7e-04``, ``135M`` matches ``134,515,008`` or
+``134.5 M``. After "about", "around", "roughly", "~" or "≈", the trailing zeros of an integer
+of four digits or more are not significant, down to two significant digits ("about 1,500"
+matches ``1523``, "about 60,000" matches ``59,684``). ``85%`` matches ``85.2%`` or a printed
+fraction ``0.852``; ``0.85`` also matches ``85.0%``; ``1,500`` is 1500; signs are ignored
+(prose "falls by 0.47" matches ``-0.47``). A time (``28 s``, ``50 ms``, ``3 minutes``)
+matches a printed time in any unit (``27.9 s``, ``183 s``). A fraction ``4/10`` must be
+printed as such.
 
-**Settings.** A figure that is not a ratio or a fraction also passes when the notebook's
-code holds exactly that value as a number literal (not in a string or a comment) (``300``, ``60_000``, ``0.05``, ``2%``
-for ``0.02``, ``1e-3``): it is a setting the prose restates, not a measurement. A time
-passes when the code holds its value in seconds (``50 ms`` for ``0.05``).
+**Settings.** A figure that is not a ratio or a fraction also passes when the notebook's code
+holds exactly that value as a number literal, not in a string or a comment (``300``,
+``60_000``, ``0.05``, ``2%`` for ``0.02``, ``1e-3``): it is a setting the prose restates, not
+a measurement. A time passes when the code holds its value in seconds (``50 ms`` for
+``0.05``).
 
 **A cited fact.** A published figure (a paper's result, a datasheet's peak, a dataset's or a
 model's size) is not a measurement of this run: it is exempt when the sentence that states it
 links its source, an external ``http(s)`` link in the same sentence, e.g. ``GPT-3 has 175B
 parameters ([Brown et al., 2020](https://arxiv.org/abs/2005.14165))``. A link to another
 notebook is not a source.
+
+**Limits.** The outputs are matched notebook-wide, so a wrong figure can pass by coinciding
+with an unrelated printed number at its precision (a two-digit decimal among many printed
+ones); a link exempts every figure of its sentence; a figure read off a plot is not shown
+(plots are images). The rule is a floor, not a proof: read the outputs when you write.
 """
 from __future__ import annotations
 
 import io
 import math
 import re
-import tokenize
 import sys
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +143,8 @@ def prose_text(markdown: str) -> str:
 
 _SENTENCE_END = re.compile(
     r"(?<=[.!?:;])(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bcf\.)(?<!\bvs\.)(?<!\bFig\.)"
-    r"(?<!\bEq\.)(?<!\bSec\.)(?<!\bNo\.)(?<!\bpp\.)(?<!\bp\.)\s+(?=[*_(\[\"'A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.|#+|\|)\s)")
+    r"(?<!\bEq\.)(?<!\bSec\.)(?<!\bNo\.)(?<!\bpp\.)(?<!\bp\.)\s+(?=[*_(\[\"'A-Z0-9])"
+    r"|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.|#+|\|)\s)")
 
 
 def sentences(text: str) -> list[str]:
@@ -210,13 +218,13 @@ def figures(markdown: str) -> list[Figure]:
     text = _LIST_MARK.sub(lambda m: m.group(1) + " " * (len(m.group(2)) + 1) + m.group(4), text)
     text = _HEADING_NUMBER.sub(lambda m: m.group(1) + " " * len(m.group(2)) + m.group(3), text)
     for sentence in sentences(text):
-        text = _COMPOUND.sub(_name_or_number, sentence)
-        for match in _NUMBER.finditer(text):
+        words = _COMPOUND.sub(_name_or_number, sentence)
+        for match in _NUMBER.finditer(words):
             int_part, frac, exp = match.group("int"), match.group("frac"), match.group("exp")
-            before, after = text[:match.start()], text[match.end():]
+            before, after = words[:match.start()], words[match.end():]
             plain = not (frac or exp or match.group("den") or match.group("scale")
                          or match.group("unit"))
-            if plain and "," not in int_part and len(int_part) == 4 and 1900 <= int(int_part) <= 2099:
+            if plain and re.fullmatch(r"19\d\d|20[0-2]\d", int_part):
                 continue                                     # a year
             if _INDEX_WORDS.search(before) or re.match(r"(?i)(st|nd|rd|th)\b", after):
                 continue                                     # an index, a name, an ordinal
@@ -290,7 +298,7 @@ class RunNumbers:
         """The outputs show the figure at its precision, or the code sets it."""
         if figure.kind == "fraction":
             num, den = re.findall(r"\d+", figure.text.replace(",", ""))[:2]
-            return (int(num), int(den)) in self.fractions or self.is_setting(figure)
+            return (int(num), int(den)) in self.fractions
         wanted, step = figure.value, figure.step
         if figure.kind == "time":
             pools = [(self.seconds, wanted, step)]
@@ -311,7 +319,8 @@ class RunNumbers:
         if figure.kind in ("ratio", "fraction"):
             return False
         wanted = figure.value / (100 if figure.kind == "percent" else 1)
-        return any(math.isclose(wanted, c, rel_tol=1e-9, abs_tol=1e-300) for c in self.code_literals)
+        return any(math.isclose(wanted, c, rel_tol=1e-9, abs_tol=1e-300)
+                   for c in self.code_literals)
 
 
 def run_numbers(nb) -> RunNumbers:
@@ -348,9 +357,10 @@ def code_literals(source: str) -> set[float]:
     found = set()
     for token in tokens:
         if token.type == tokenize.NUMBER and not token.string.lower().endswith("j"):
+            literal = token.string.lower().replace("_", "")
             try:
-                found.add(float(int(token.string, 0)) if re.fullmatch(r"0[xob][\w]+", token.string.lower())
-                          else float(token.string.replace("_", "")))
+                found.add(float(int(literal, 0)) if literal[:2] in ("0x", "0o", "0b")
+                          else float(literal))
             except ValueError:
                 pass
     return found
