@@ -1,5 +1,6 @@
 """Notebook tooling: the macro source, generated cells (macros, launch badges), the README's
-syllabus tables (generated from ``advml/syllabus.py``), math extraction, formatting and
+syllabus tables (generated from ``advml/syllabus.py``), the harvested lesson code
+(``advml/lessons.py``, see ``tools/lessons.py``), math extraction, formatting and
 in-place execution. Used by ``tools/course.py`` and the tests.
 
 Run through ``python3 tools/course.py format|execute`` rather than directly.
@@ -408,6 +409,10 @@ def main(argv: list[str]) -> int:
         stale_readme = command == "check-format"
     else:
         stale_readme = False
+    import lessons   # tools/lessons.py: the #@save cells, harvested into advml/lessons.py
+    if lessons.write_module(course_notebooks(), write_back=command == "format"):
+        print(("regenerated " if command == "format" else "stale: ") + "advml/lessons.py")
+        stale_readme = stale_readme or command == "check-format"
     changed = [p for p in paths if (format_file(p, table) if command == "format"
                                     else _would_change(p, table))]
     for path in changed:
