@@ -17,8 +17,10 @@ Conventions:
   order of the lectures); ``week`` is ``None`` for the assignments.
 * ``builds_on`` lists the modules a student should have read first. For a written notebook it
   is the prerequisites its title cell names; for a planned one, the modules its curriculum entry
-  relies on. It may point to a later week: the lectures do not always follow the dependencies
-  (Intro_Advanced.ipynb lists those edges).
+  relies on. It never points to a later week (a test holds this): where the lectures meet a topic
+  before the week that treats it in depth, the notebook is self-contained and links forward
+  ("more detail in"). Within a week it may point to a module listed later (Intro_Advanced.ipynb
+  lists those edges).
 * ``theme`` places the module on the course's arc (:data:`THEMES`).
 
 Standard library only: it is imported by the notebooks, the tests and the tools.
@@ -109,10 +111,10 @@ _MODULES = (
        ["Setup_NYU", "Getting_Started"]),
     _m("Review_Transformer.ipynb", 'From RNN to Transformer, "attention is all you need"', 1, T,
        "the encoder-decoder bottleneck, attention over the encoder states, then attention only",
-       ["Attention_Lookup", "Functional_Models"]),
+       ["Attention_Lookup"]),
     _m("Transformer.ipynb", "Transformer flavors", 1, T,
        "encoder-only, decoder-only and encoder-decoder models; padding and causal masks",
-       ["Transformer_Understanding_the_Pieces"]),
+       ["Review_Transformer"]),
     _m("Attention_Lookup.ipynb", "Attention as a soft dictionary lookup", 1, T,
        "queries, keys and values; hard vs soft lookup; scaled dot-product attention",
        ["Getting_Started"]),

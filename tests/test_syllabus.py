@@ -75,6 +75,31 @@ def test_builds_on_names_known_modules_and_has_no_cycle():
     assert sorted(order) == sorted(known)
 
 
+def test_no_module_builds_on_a_later_week():
+    """Prerequisites follow the syllabus: where the lectures meet a topic before the week that
+    treats it in depth, the notebook is self-contained and links forward instead."""
+    later = [(m.notebook, b) for m in syllabus.modules() for b in m.builds_on
+             if syllabus.module(b).week is not None and syllabus.module(b).week > m.week]
+    assert later == []
+
+
+def test_no_title_cell_requires_a_later_week():
+    """The title cell's "Prerequisites:" (up to the next " · ") names no later-week notebook;
+    forward links belong in "more detail" phrases."""
+    import re
+
+    for m in syllabus.modules():
+        path = ROOT / m.notebook
+        if not path.exists():
+            continue
+        title = nbtools.read(path).cells[0].source
+        found = re.search(r"Prerequisites?:(.*?)(?: · |$)", title, re.S)
+        named = re.findall(r"\(([\w-]+\.ipynb)\)", found.group(1)) if found else []
+        later = [n for n in named if syllabus.module(n).week is not None
+                 and syllabus.module(n).week > m.week]
+        assert not later, f"{m.notebook} (week {m.week}) requires later-week {later}"
+
+
 def test_a_cycle_would_be_detected():
     graph = {m.notebook: set(m.builds_on) for m in ALL}
     graph["Setup_NYU.ipynb"] = {"Getting_Started.ipynb"}    # Getting_Started builds on Setup_NYU
