@@ -10,7 +10,8 @@ from .assets import (AssetMissing, celeba, full_mnist, lfw_faces, load, load_mni
 from . import colab, syllabus
 from .cache import cache_dir, workdir
 from .colab import install_missing
-from .digits import digit_classifier, score_digits
+from .digits import (class_entropy, digit_classifier, digit_features, frechet_distance,
+                     sample_quality_table, score_digits)
 from .llm import label_log_probs
 from .models import (hub_model, load_minilm, load_minilm_keras, load_smollm2, load_smollm2_keras,
                      mean_pool, minilm_path, smollm2_path)
