@@ -7,6 +7,13 @@ Import it after ``advml.setup(...)`` (it imports Keras, so TensorFlow).
 
 Where each name is taught:
 
+- ``positional_encoding``: Transformer.ipynb
+- ``PositionalEmbedding``: Transformer.ipynb
+- ``causal_mask``: Transformer.ipynb
+- ``key_mask``: Transformer.ipynb
+- ``feed_forward``: Transformer.ipynb
+- ``EncoderBlock``: Transformer.ipynb
+- ``DecoderBlock``: Transformer.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
 """
 import math
@@ -14,6 +21,82 @@ import math
 import keras
 import numpy as np
 from keras import layers, ops
+
+
+# ---------------------------------------------------------------- Transformer.ipynb
+def positional_encoding(length, depth):
+    positions = np.arange(length)[:, None]
+    frequencies = 10000.0 ** (-np.arange(0, depth, 2) / depth)
+    angles = positions * frequencies[None, :]
+    encoding = np.zeros((length, depth))
+    encoding[:, 0::2], encoding[:, 1::2] = np.sin(angles), np.cos(angles)
+    return encoding
+
+
+class PositionalEmbedding(layers.Layer):
+    """Token embedding * sqrt(d_model) + sinusoidal positional encoding."""
+
+    def __init__(self, vocab_size, d_model, max_positions=512, **kwargs):
+        super().__init__(**kwargs)
+        self.d_model = d_model
+        self.token_embedding = layers.Embedding(vocab_size, d_model)
+        self.encoding = ops.convert_to_tensor(positional_encoding(max_positions, d_model), "float32")
+
+    def call(self, token_ids):
+        length = ops.shape(token_ids)[1]
+        return self.token_embedding(token_ids) * ops.sqrt(float(self.d_model)) + self.encoding[:length]
+
+
+def causal_mask(n):
+    """(n, n) booleans, True where query i may look at key j, i.e. j <= i."""
+    return ops.arange(n)[:, None] >= ops.arange(n)[None, :]
+
+
+def key_mask(padding_mask, num_queries):
+    """(batch, n_k) padding mask -> (batch, n_q, n_k) attention mask hiding padded keys."""
+    return ops.logical_and(padding_mask[:, None, :], ops.ones((1, num_queries, 1), dtype="bool"))
+
+
+def feed_forward(d_model, d_ff, dropout):
+    return keras.Sequential([layers.Dense(d_ff, activation="relu"), layers.Dense(d_model),
+                             layers.Dropout(dropout)])
+
+
+class EncoderBlock(layers.Layer):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = layers.MultiHeadAttention(num_heads, key_dim=d_model // num_heads, dropout=dropout)
+        self.ffn = feed_forward(d_model, d_ff, dropout)
+        self.norm1, self.norm2 = layers.LayerNormalization(epsilon=1e-6), layers.LayerNormalization(epsilon=1e-6)
+
+    def call(self, x, padding_mask):
+        mask = key_mask(padding_mask, ops.shape(x)[1])
+        x = self.norm1(x + self.attention(x, x, attention_mask=mask))
+        return self.norm2(x + self.ffn(x))
+
+
+class DecoderBlock(layers.Layer):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, cross_attention=True, **kwargs):
+        super().__init__(**kwargs)
+        key_dim = d_model // num_heads
+        self.self_attention = layers.MultiHeadAttention(num_heads, key_dim=key_dim, dropout=dropout)
+        self.cross_attention = self.norm_cross = None
+        if cross_attention:
+            self.cross_attention = layers.MultiHeadAttention(num_heads, key_dim=key_dim, dropout=dropout)
+            self.norm_cross = layers.LayerNormalization(epsilon=1e-6)
+        self.ffn = feed_forward(d_model, d_ff, dropout)
+        self.norm_self, self.norm_ffn = layers.LayerNormalization(epsilon=1e-6), layers.LayerNormalization(epsilon=1e-6)
+
+    def call(self, x, padding_mask, context=None, context_padding_mask=None):
+        n = ops.shape(x)[1]
+        self_mask = ops.logical_and(key_mask(padding_mask, n), causal_mask(n)[None])   # padding AND causal
+        x = self.norm_self(x + self.self_attention(x, x, attention_mask=self_mask))
+        if self.cross_attention is not None:
+            cross_mask = key_mask(context_padding_mask, n)       # decoder queries x encoder keys
+            x = self.norm_cross(x + self.cross_attention(x, context, attention_mask=cross_mask))
+        return self.norm_ffn(x + self.ffn(x))
+
+print("causal_mask(4):\n", np.asarray(causal_mask(4)).astype(int))
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
