@@ -10,7 +10,9 @@ for the Markdown and MathJax to render, and fails on what a student would see as
   HTML comment;
 * launch badges that are not rendered links;
 * a figure that did not render (fewer output images than the notebook stores, or a local
-  image that failed to load).
+  image that failed to load);
+* a Markdown image carried as a cell attachment (the drawn diagrams, ``tools/diagrams.py``)
+  that is missing or did not load (every such ``<img>`` must have ``naturalWidth > 0``).
 
 A first-screen screenshot of each notebook goes to ``<course cache>/browser/`` for a person
 to look at. Chromium comes from the OS package manager (the set-up installs it where it can);
@@ -173,6 +175,9 @@ INSPECT = r"""() => {
     red: red,
     text: text,
     outputImages: nb.querySelectorAll('.jp-RenderedImage img').length,
+    attachedImages: [...nb.querySelectorAll('.jp-RenderedMarkdown img')]
+      .filter(i => /^(data|blob):/.test(i.getAttribute('src') || ''))
+      .map(i => i.complete ? i.naturalWidth : 0),
     brokenLocalImages: imgs.filter(i => !/^https?:/.test(i.getAttribute('src') || '') ||
                                         i.src.startsWith(location.origin))
                            .filter(i => !(i.complete && i.naturalWidth > 0))
@@ -189,7 +194,8 @@ def _expected(path: Path) -> dict:
     nb = nbtools.read(path)
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                  if any(k.startswith("image/") for k in o.get("data", {})))
-    return {"math": len(nbtools.notebook_math(nb)), "images": images,
+    attached = sum(c.source.count("](attachment:") for c in nb.cells if c.cell_type == "markdown")
+    return {"math": len(nbtools.notebook_math(nb)), "images": images, "attached": attached,
             "markdown": sum(c.cell_type == "markdown" for c in nb.cells)}
 
 
@@ -208,8 +214,10 @@ def test_notebook_renders_in_jupyterlab(lab, path):
             found = page.evaluate(INSPECT)
             ready = (found and found["renderedMarkdown"] >= expected["markdown"]
                      and found["math"] >= expected["math"]
-                     and found["outputImages"] >= expected["images"])
-            key = found and (found["math"], found["renderedMarkdown"], found["outputImages"])
+                     and found["outputImages"] >= expected["images"]
+                     and sum(w > 0 for w in found["attachedImages"]) >= expected["attached"])
+            key = found and (found["math"], found["renderedMarkdown"], found["outputImages"],
+                             tuple(found["attachedImages"]))
             if key != last:
                 last, stable_since = key, time.time()
             if ready and time.time() - stable_since >= MATH_SETTLE_S:
@@ -234,10 +242,15 @@ def test_notebook_renders_in_jupyterlab(lab, path):
         problems["formulas not typeset"] = [f"{found['math']} typeset of {expected['math']}"]
     if found["outputImages"] < expected["images"]:
         problems["figures not rendered"] = [f"{found['outputImages']} of {expected['images']}"]
+    loaded = sum(w > 0 for w in found["attachedImages"])
+    if loaded < expected["attached"]:
+        problems["attached diagrams not shown (naturalWidth 0 or no <img>)"] = [
+            f"{loaded} loaded of {expected['attached']}"]
     if path != nbtools.MACROS_NOTEBOOK and len(found["badgeLinks"]) != 2:
         problems["launch badges not rendered as links"] = found["badgeLinks"] or ["none"]
     problems = {k: v for k, v in problems.items() if v}
     print(f"[browser] {rel}: {found['math']} math nodes, {found['outputImages']} figures, "
+          f"{loaded} attached diagrams, "
           f"{sum(len(v) for v in problems.values())} problems")
     assert not problems, f"{rel} as a student sees it in JupyterLab:\n" + "\n".join(
         f"  {kind}: {values[:8]}" for kind, values in problems.items())

@@ -60,3 +60,54 @@ def test_sweep_summary_sentence_states_runs_and_ranges():
     assert "ran this notebook 2 times" in text and "`COURSE_SEED` 1 with oneDNN off and on" in text
     assert "1 of its 1 checks held in every run" in text
     assert "- accuracy is high: 0.7 to 0.9 (bar >= 0.5; held 2/2)" in text
+
+
+def test_diagrams_in_images_are_drawn_fresh(tmp_path):
+    """images/ holds what tools/diagrams.py draws now, byte for byte (a stale diagram fails:
+    run `python3 tools/course.py diagrams`); drawing twice gives the same bytes."""
+    import diagrams
+
+    assert diagrams.draw_all(folder=tmp_path) and not diagrams.draw_all(folder=tmp_path,
+                                                                          write_back=False)
+    for name in diagrams.DIAGRAMS:
+        for fmt in ("svg", "png"):
+            drawn, stored = tmp_path / f"{name}.{fmt}", diagrams.IMAGES / f"{name}.{fmt}"
+            assert stored.exists(), f"{stored.name} missing: run `python3 tools/course.py diagrams`"
+            assert drawn.read_bytes() == stored.read_bytes(), (
+                f"images/{stored.name} is stale: run `python3 tools/course.py diagrams`, then format")
+    assert b"<dc:date>" not in (tmp_path / f"{name}.svg").read_bytes()
+
+
+def test_embedded_diagrams_equal_the_drawn_files():
+    """Every <!-- diagram: NAME --> cell carries images/NAME.png as an attachment and shows it;
+    every `attachment:` link of a Markdown cell names an attachment of that cell."""
+    import re
+
+    import diagrams
+
+    marked = 0
+    for path in nbtools.course_notebooks():
+        nb = nbtools.read(path)
+        for cell in nb.cells:
+            for name in re.findall(r"\]\(attachment:([^)\s]+)\)", cell.source):
+                assert name in cell.get("attachments", {}), f"{path.name}: no attachment {name}"
+            for name in diagrams.MARKER.findall(cell.source) if cell.cell_type == "markdown" else []:
+                marked += 1
+                assert f"](attachment:{name}.png)" in cell.source, f"{path.name}: {name} not shown"
+        assert not diagrams.stale_attachments(nb), (
+            f"{path.name}: embedded diagram differs from images/: run `python3 tools/course.py format`")
+    assert marked >= 2
+
+
+def test_embed_attaches_and_shows_a_marked_diagram():
+    import diagrams
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("Text.\n\n<!-- diagram: transformer_decoder_only -->")]
+    diagrams.embed(nb)
+    cell = nb.cells[0]
+    assert "](attachment:transformer_decoder_only.png)" in cell.source
+    assert list(cell.attachments) == ["transformer_decoder_only.png"]
+    assert not diagrams.stale_attachments(nb)
+    cell.attachments["transformer_decoder_only.png"]["image/png"] = "AAAA"
+    assert diagrams.stale_attachments(nb) == ["transformer_decoder_only"]

@@ -5,7 +5,9 @@
     python3 tools/course.py test         set up (if needed) and run the whole test suite
     python3 tools/course.py setup        only the set-up: venv, pinned packages, offline assets
     python3 tools/course.py execute [NB] re-execute notebooks in place (fresh kernel, pinned env)
-    python3 tools/course.py format [NB]  normalize notebooks, regenerate macro cells and badges
+    python3 tools/course.py format [NB]  normalize notebooks, regenerate macro cells, badges, diagrams
+    python3 tools/course.py diagrams     re-draw the block diagrams into images/ (--check: stale?);
+                                         format embeds them into the notebooks (tools/diagrams.py)
     python3 tools/course.py sweep NB...  run notebooks under 5 seeds x oneDNN on/off, table of
                                          every check (--all, --seeds N, --jobs N; see tools/sweep.py)
     python3 tools/course.py site         build the course website offline (--serve; tools/website.py)
@@ -148,7 +150,7 @@ def main(argv: list[str]) -> int:
         import colab_env
         return colab_env.main(argv)
     if command not in ("setup", "lab", "test", "execute", "format", "check-format", "sweep",
-                       "site", "slides", "check-submission"):
+                       "site", "slides", "check-submission", "diagrams"):
         print(f"unknown command {command!r}; see `python3 tools/course.py help`", file=sys.stderr)
         return 2
     force = "--force" in rest
@@ -167,6 +169,8 @@ def main(argv: list[str]) -> int:
         return in_venv("-m", "pytest", "-n", workers, "--dist", "loadfile", *(rest or []))
     if command == "sweep":
         return in_venv(ROOT / "tools" / "sweep.py", *rest)
+    if command == "diagrams":
+        return in_venv(ROOT / "tools" / "diagrams.py", *rest)
     if command in ("site", "slides"):
         return in_venv(ROOT / "tools" / ("website.py" if command == "site" else "slides.py"),
                        *[Path(a).resolve() if a.endswith(".ipynb") else a for a in rest])

@@ -1,4 +1,5 @@
-"""Notebook tooling: the macro source, generated cells (macros, launch badges), the README's
+"""Notebook tooling: the macro source, generated cells (macros, launch badges, embedded
+diagrams from ``images/``, see ``tools/diagrams.py``), the README's
 syllabus tables (generated from ``advml/syllabus.py``), the harvested lesson code
 (``advml/lessons.py``, see ``tools/lessons.py``), math extraction, formatting and
 in-place execution. Used by ``tools/course.py`` and the tests.
@@ -22,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 import bootstrap  # tools/bootstrap.py: the canonical setup-cell bootstrap (Colab)
+import diagrams   # tools/diagrams.py: the drawn block diagrams, embedded as attachments
 
 ROOT = Path(__file__).resolve().parents[1]
 MACROS_NOTEBOOK = ROOT / "Latex_macros.ipynb"
@@ -306,6 +308,7 @@ def format_notebook(nb, relpath: str, table=None):
             cell = nbformat.v4.new_markdown_cell(source, metadata={"tags": [MACROS_TAG]})
             cell["id"] = _cell_id(cell, -1, seen)
             nb.cells.insert(1 if nb.cells else 0, cell)
+    diagrams.embed(nb)                 # <!-- diagram: NAME --> cells carry images/NAME.png
     from slides import slide_metadata  # tools/slides.py imports this module: import here
     slide_metadata(nb)                 # slide metadata from the notebook's structure
     return nb
@@ -409,6 +412,10 @@ def main(argv: list[str]) -> int:
         stale_readme = command == "check-format"
     else:
         stale_readme = False
+    for path in diagrams.draw_all(write_back=command == "format"):   # images/ drawn anew
+        print(("drew " if command == "format" else "stale diagram: ")
+              + path.relative_to(ROOT).as_posix())
+        stale_readme = stale_readme or command == "check-format"
     import lessons   # tools/lessons.py: the #@save cells, harvested into advml/lessons.py
     if lessons.write_module(course_notebooks(), write_back=command == "format"):
         print(("regenerated " if command == "format" else "stale: ") + "advml/lessons.py")
