@@ -88,7 +88,8 @@ INSPECT = r"""() => ({
   merror: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent),
   red: [...document.querySelectorAll('mjx-assistive-mml [mathcolor="red"]')].map(e => e.textContent),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href).filter(h => h.startsWith(location.origin)),
-  brokenImages: [...document.images].filter(i => i.src.startsWith(location.origin))
+  brokenImages: [...document.images].filter(i => i.src.startsWith(location.origin) ||
+                                                 !/^(https?|data):/.test(i.src))
                    .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
   figures: document.querySelectorAll('.cell_output img').length,
 })"""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -149,6 +150,14 @@ def stage(src: Path) -> list[Path]:
             # the macros come from MathJax's configuration on every page
             if nbtools.MACROS_TAG in cell.metadata.get("tags", []):
                 cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
+            # the drawn diagrams travel in the notebook as attachments, which myst-nb leaves
+            # as broken `attachment:` links: the site shows the vector file of images/ instead
+            for name in list(cell.get("attachments", {})):
+                svg = ROOT / "images" / f"{Path(name).stem}.svg"
+                if svg.exists() and f"](attachment:{name})" in cell.source:
+                    link = Path(os.path.relpath(svg, path.parent)).as_posix()
+                    cell.source = cell.source.replace(f"](attachment:{name})", f"]({link})")
+                    del cell.attachments[name]
         target = src / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         nbtools.write(nb, target)
