@@ -14,6 +14,7 @@ Where each name is taught:
 - ``feed_forward``: Transformer.ipynb
 - ``EncoderBlock``: Transformer.ipynb
 - ``DecoderBlock``: Transformer.ipynb
+- ``MiniGPT``: Transformer.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
 """
 import math
@@ -25,6 +26,10 @@ from keras import layers, ops
 
 # ---------------------------------------------------------------- Transformer.ipynb
 def positional_encoding(length, depth):
+    """Sinusoidal position codes (Vaswani et al., 2017), a NumPy array (length, depth).
+
+    Column pairs (2i, 2i + 1) hold sin and cos of position * 10000^(-2i / depth): each pair is a
+    clock of its own frequency, so relative offsets are linear maps of the code."""
     positions = np.arange(length)[:, None]
     frequencies = 10000.0 ** (-np.arange(0, depth, 2) / depth)
     angles = positions * frequencies[None, :]
@@ -34,7 +39,10 @@ def positional_encoding(length, depth):
 
 
 class PositionalEmbedding(layers.Layer):
-    """Token embedding * sqrt(d_model) + sinusoidal positional encoding."""
+    """Token embedding * sqrt(d_model) + sinusoidal positional encoding.
+
+    ``call(token_ids)``: int ids (batch, n) with n <= max_positions -> vectors (batch, n, d_model).
+    No implicit Keras mask: the blocks below take the padding mask explicitly."""
 
     def __init__(self, vocab_size, d_model, max_positions=512, **kwargs):
         super().__init__(**kwargs)
@@ -58,11 +66,18 @@ def key_mask(padding_mask, num_queries):
 
 
 def feed_forward(d_model, d_ff, dropout):
+    """The position-wise feed-forward sub-layer: Dense(d_ff, relu) -> Dense(d_model) -> Dropout."""
     return keras.Sequential([layers.Dense(d_ff, activation="relu"), layers.Dense(d_model),
                              layers.Dropout(dropout)])
 
 
 class EncoderBlock(layers.Layer):
+    """Post-norm encoder block: bidirectional self-attention, then feed-forward, each wrapped
+    as LayerNorm(x + sublayer(x)).
+
+    ``call(x, padding_mask)``: x (batch, n, d_model); padding_mask (batch, n) booleans, True at
+    real tokens. Padded keys are hidden from every query; nothing else is."""
+
     def __init__(self, d_model, num_heads, d_ff, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.attention = layers.MultiHeadAttention(num_heads, key_dim=d_model // num_heads, dropout=dropout)
@@ -76,6 +91,13 @@ class EncoderBlock(layers.Layer):
 
 
 class DecoderBlock(layers.Layer):
+    """Post-norm decoder block: causal self-attention, optional cross-attention to a context
+    (the encoder's output), then feed-forward, each wrapped as LayerNorm(x + sublayer(x)).
+
+    ``call(x, padding_mask, context=None, context_padding_mask=None)``: query i sees the real
+    tokens j <= i of x; with ``cross_attention=True`` it also sees the real tokens of
+    ``context`` (batch, n_context, d_model). ``cross_attention=False`` gives a GPT block."""
+
     def __init__(self, d_model, num_heads, d_ff, dropout=0.1, cross_attention=True, **kwargs):
         super().__init__(**kwargs)
         key_dim = d_model // num_heads
@@ -96,7 +118,50 @@ class DecoderBlock(layers.Layer):
             x = self.norm_cross(x + self.cross_attention(x, context, attention_mask=cross_mask))
         return self.norm_ffn(x + self.ffn(x))
 
-print("causal_mask(4):\n", np.asarray(causal_mask(4)).astype(int))
+
+# ---------------------------------------------------------------- Transformer.ipynb
+class MiniGPT(keras.Model):
+    """A small GPT (decoder-only Transformer) from this notebook's blocks.
+
+    ``MiniGPT(vocab_size, context_length, d_model, num_heads, d_ff, num_layers)``;
+    ``call(token_ids, padding_mask=None)``: int ids (batch, n <= context_length) -> next-token
+    logits (batch, n, vocab_size). ``causal=False`` swaps the DecoderBlocks for EncoderBlocks of
+    the same size (bidirectional attention): a model that can see the answer, a negative control.
+    """
+
+    def __init__(self, vocab_size, context_length, d_model, num_heads, d_ff, num_layers,
+                 dropout=0.0, causal=True, **kwargs):
+        super().__init__(**kwargs)
+        self.context_length, self.causal = context_length, causal
+        self.embedding = PositionalEmbedding(vocab_size, d_model, context_length)
+        if causal:
+            self.blocks = [DecoderBlock(d_model, num_heads, d_ff, dropout, cross_attention=False)
+                           for _ in range(num_layers)]
+        else:
+            self.blocks = [EncoderBlock(d_model, num_heads, d_ff, dropout) for _ in range(num_layers)]
+        self.head = layers.Dense(vocab_size)
+
+    def call(self, token_ids, padding_mask=None):
+        if padding_mask is None:
+            padding_mask = ops.ones_like(token_ids, dtype="bool")
+        h = self.embedding(token_ids)
+        for block in self.blocks:
+            h = block(h, padding_mask=padding_mask)
+        return self.head(h)
+
+    def generate(self, prompt_ids, num_new, temperature=1.0, seed=0):
+        """Sample ``num_new`` tokens after each row of ``prompt_ids`` (batch, n); returns the
+        prompts with their continuations, (batch, n + num_new)."""
+        rng = np.random.default_rng(seed)
+        token_ids = np.asarray(prompt_ids, dtype="int32")
+        for _ in range(num_new):
+            window = token_ids[:, -self.context_length:]
+            logits = np.asarray(self(window, training=False), dtype="float64")[:, -1] / temperature
+            probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            probs /= probs.sum(axis=-1, keepdims=True)
+            next_ids = (probs.cumsum(axis=-1) > rng.random((len(probs), 1))).argmax(axis=-1)
+            token_ids = np.concatenate([token_ids, next_ids[:, None].astype("int32")], axis=1)
+        return token_ids
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
