@@ -16,6 +16,8 @@ Where each name is taught:
 - ``DecoderBlock``: Transformer.ipynb
 - ``MiniGPT``: Transformer.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
+- ``clip_loss``: CLIP.ipynb
+- ``DualEncoder``: CLIP.ipynb
 """
 import math
 
@@ -193,3 +195,42 @@ class RingMixture:
         near = distances.min(axis=1) < radius
         counts = np.bincount(distances.argmin(axis=1)[near], minlength=self.num_modes)
         return int((counts >= min_fraction * len(samples)).sum()), float(near.mean()), counts
+
+
+# ---------------------------------------------------------------- CLIP.ipynb
+def clip_loss(logits):
+    """CLIP's symmetric InfoNCE loss for an (N, N) logit matrix whose diagonal holds the true pairs."""
+    labels = ops.arange(ops.shape(logits)[0])
+    image_to_text = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    text_to_image = keras.losses.sparse_categorical_crossentropy(labels, ops.transpose(logits), from_logits=True)
+    return (ops.mean(image_to_text) + ops.mean(text_to_image)) / 2
+
+
+class DualEncoder(keras.Model):
+    """A CLIP-style dual encoder: two towers, unit-length embeddings, a learned temperature.
+
+    Called on (images, texts) it returns the (N, N) logits s * cos(image_i, text_j); fit() trains it
+    with clip_loss (no targets needed)."""
+
+    def __init__(self, image_encoder, text_encoder, init_temperature=0.07, max_scale=100.0, **kwargs):
+        super().__init__(**kwargs)
+        self.image_encoder, self.text_encoder = image_encoder, text_encoder
+        self.max_log_scale = math.log(max_scale)
+        self.log_scale = self.add_weight(shape=(), name="log_scale",
+                                         initializer=keras.initializers.Constant(math.log(1 / init_temperature)))
+
+    def scale(self):
+        return ops.exp(ops.minimum(self.log_scale, self.max_log_scale))
+
+    def encode_image(self, images):
+        return ops.normalize(self.image_encoder(images), axis=-1)
+
+    def encode_text(self, texts):
+        return ops.normalize(self.text_encoder(texts), axis=-1)
+
+    def call(self, inputs):
+        images, texts = inputs
+        return self.scale() * ops.matmul(self.encode_image(images), ops.transpose(self.encode_text(texts)))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return clip_loss(y_pred)
