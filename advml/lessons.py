@@ -7,6 +7,7 @@ Import it after ``advml.setup(...)`` (it imports Keras, so TensorFlow).
 
 Where each name is taught:
 
+- ``greedy_decode``: Review_Transformer.ipynb
 - ``positional_encoding``: Transformer.ipynb
 - ``PositionalEmbedding``: Transformer.ipynb
 - ``causal_mask``: Transformer.ipynb
@@ -24,6 +25,24 @@ import math
 import keras
 import numpy as np
 from keras import layers, ops
+
+
+# ---------------------------------------------------------------- Review_Transformer.ipynb
+def greedy_decode(model, encoder_inputs, steps, start_id, pad_id=0):
+    """Greedy decoding for an encoder-decoder Keras model called as model([encoder_inputs, decoder_inputs]).
+
+    Each step reruns the teacher-forced model on the partly filled decoder input and writes the most
+    likely token of step t into position t + 1 of the decoder input. Returns (n, steps) token ids.
+    """
+    decoder_inputs = np.full((len(encoder_inputs), steps), pad_id, dtype="int32")
+    decoder_inputs[:, 0] = start_id
+    outputs = np.zeros((len(encoder_inputs), steps), dtype="int32")
+    for t in range(steps):
+        logits = np.asarray(model.predict_on_batch([encoder_inputs, decoder_inputs]))
+        outputs[:, t] = logits[:, t].argmax(-1)
+        if t + 1 < steps:
+            decoder_inputs[:, t + 1] = outputs[:, t]
+    return outputs
 
 
 # ---------------------------------------------------------------- Transformer.ipynb

@@ -166,7 +166,10 @@ def import_tensorflow():
 
     If torch is already imported, its compiler stack is imported first (see TORCH_STACK).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3 hides TensorFlow's native INFO/WARNING/ERROR log lines: on CPUs without some AVX-512
+    # features it logs harmless "E0000 ... oneDNN supports DT_BOOL only ..." lines into the
+    # notebook. Real failures still raise Python exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "torch" in sys.modules and "tensorflow" not in sys.modules:
         import_torch_stack()
     with quiet_native_stderr():

@@ -112,7 +112,7 @@ def outside_paths(nb) -> list[str]:
 def _kernel_env(name: str) -> dict:
     env = dict(os.environ)
     env.update({GRADING_ENV: "1", "COURSE_NOTEBOOK": name,
-                "COURSE_SCALE": env.get("COURSE_SCALE", "small"), "TF_CPP_MIN_LOG_LEVEL": "2",
+                "COURSE_SCALE": env.get("COURSE_SCALE", "small"), "TF_CPP_MIN_LOG_LEVEL": "3",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning"})
     return env
 

@@ -244,7 +244,7 @@ def _run(copy: Path, out: Path, folder: str) -> tuple[subprocess.CompletedProces
 def _env() -> dict:
     env = dict(os.environ)
     env.update({"COURSE_SCALE": env.get("COURSE_SCALE", "small"), "CUDA_VISIBLE_DEVICES": "",
-                "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                 "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning", "JUPYTER_PLATFORM_DIRS": "1",
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",

@@ -338,7 +338,7 @@ def notebook_env() -> dict:
     COURSE_SCALE says otherwise), CPU only, hub offline flags, quiet TensorFlow."""
     env = dict(os.environ)
     env.update({"COURSE_SCALE": env.get("COURSE_SCALE", "small"), "CUDA_VISIBLE_DEVICES": "",
-                "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                 "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning",
                 "JUPYTER_PLATFORM_DIRS": "1"})
