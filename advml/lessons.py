@@ -18,6 +18,9 @@ Where each name is taught:
 - ``RingMixture``: GAN_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
+- ``rloo_baseline``: RL_Preference_methods_intro.ipynb
+- ``policy_gradient_loss``: RL_Preference_methods_intro.ipynb
+- ``kl_estimators``: RL_Preference_methods_intro.ipynb
 """
 import math
 
@@ -234,3 +237,25 @@ class DualEncoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return clip_loss(y_pred)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def rloo_baseline(rewards):
+    """Leave-one-out baseline: for each sample, the mean reward of the other samples of its batch
+    (the last axis is the batch)."""
+    batch = ops.shape(rewards)[-1]
+    return (ops.sum(rewards, axis=-1, keepdims=True) - rewards) / (batch - 1)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def policy_gradient_loss(sequence_log_probs, advantages):
+    """REINFORCE surrogate: -mean(A * log pi(tau)); its gradient is minus the policy-gradient
+    estimate. The advantages are constants (no gradient flows through them)."""
+    return -ops.mean(ops.stop_gradient(advantages) * sequence_log_probs)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def kl_estimators(log_ratio):
+    """Schulman's per-sample estimators of KL(pi || pi_ref) from log_ratio = log pi_ref(x) - log pi(x),
+    x ~ pi: k1 (unbiased), k2 (biased, low variance), k3 (unbiased, never negative)."""
+    return {"k1": -log_ratio, "k2": 0.5 * log_ratio**2, "k3": ops.exp(log_ratio) - 1 - log_ratio}
