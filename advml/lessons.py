@@ -18,6 +18,9 @@ Where each name is taught:
 - ``RingMixture``: GAN_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
+- ``bradley_terry_loss``: Alignment.ipynb
+- ``PreferenceModel``: Alignment.ipynb
+- ``best_of_n``: Alignment.ipynb
 - ``rloo_baseline``: RL_Preference_methods_intro.ipynb
 - ``policy_gradient_loss``: RL_Preference_methods_intro.ipynb
 - ``kl_estimators``: RL_Preference_methods_intro.ipynb
@@ -237,6 +240,46 @@ class DualEncoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return clip_loss(y_pred)
+
+
+# ---------------------------------------------------------------- Alignment.ipynb
+def bradley_terry_loss(reward_chosen, reward_rejected):
+    """Negative log-likelihood of the preferences under Bradley-Terry: -mean log sigmoid(r_c - r_r)."""
+    return -ops.mean(ops.log_sigmoid(reward_chosen - reward_rejected))
+
+
+class PreferenceModel(keras.Model):
+    """Bradley-Terry training of a reward network r(x): called on (chosen, rejected) it returns
+    r(chosen) - r(rejected); fit() minimizes bradley_terry_loss (no targets needed)."""
+
+    def __init__(self, reward_net, **kwargs):
+        super().__init__(**kwargs)
+        self.reward_net = reward_net
+
+    def call(self, inputs):
+        chosen, rejected = inputs
+        return self.reward_net(chosen) - self.reward_net(rejected)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return -ops.mean(ops.log_sigmoid(y_pred))
+
+
+# ---------------------------------------------------------------- Alignment.ipynb
+def best_of_n(selector, values, ns):
+    """Expected `values` of the answer with the highest `selector` among N drawn without replacement
+    from each row's pool (rows: prompts, columns: the M pool answers), for each N in ns: (prompts, len(ns))."""
+    selector, values = np.asarray(selector), np.asarray(values)
+    m = selector.shape[-1]
+    ranked = np.take_along_axis(values, np.argsort(selector, axis=-1), axis=-1)
+    k = np.arange(1, m + 1)
+    columns = []
+    for n in ns:
+        log_w = np.full(m, -np.inf)
+        ok = k >= n   # P(best of n is the k-th lowest) = C(k-1, n-1) / C(m, n)
+        log_w[ok] = (gammaln(k[ok]) - gammaln(n) - gammaln(k[ok] - n + 1)
+                     - (gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1)))
+        columns.append(ranked @ np.exp(log_w))
+    return np.stack(columns, axis=-1)
 
 
 # ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb

@@ -239,7 +239,7 @@ _MODULES = (
        ["CLIP"]),
     _m("Alignment.ipynb", "Alignment", 6, A,
        "helpful, honest, harmless; reward hacking; reward models from human preferences",
-       ["LLM_Instruction_Following"]),
+       ["Review_LLM", "Embeddings_similarity"]),
     _m("Alignment_Anthropic.ipynb", "Anthropic's approach", 6, A,
        "HH-RLHF and Constitutional AI: critique, revision and feedback from an AI",
        ["Alignment"]),
