@@ -249,7 +249,7 @@ _MODULES = (
        ["LLM_Instruction_Following", "Alignment"]),
     _m("RL_Preference_methods_intro.ipynb", "RL for preferences, introduction", 7, A,
        "policy, reward and return; REINFORCE with a baseline; the KL penalty to a reference",
-       ["Review_Advanced", "Review_LLM"]),
+       ["Review_Advanced", "Review_LLM", "Alignment"]),
     _m("RL_Preference_methods.ipynb", "RL preference methods, algorithms", 7, A,
        "RLHF with PPO, DPO from its derivation, and group-relative methods",
        ["RL_Preference_methods_intro"]),
