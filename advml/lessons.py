@@ -19,6 +19,12 @@ Where each name is taught:
 - ``RingMixture``: GAN_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
+- ``bradley_terry_loss``: Alignment.ipynb
+- ``PreferenceModel``: Alignment.ipynb
+- ``best_of_n``: Alignment.ipynb
+- ``rloo_baseline``: RL_Preference_methods_intro.ipynb
+- ``policy_gradient_loss``: RL_Preference_methods_intro.ipynb
+- ``kl_estimators``: RL_Preference_methods_intro.ipynb
 """
 import math
 
@@ -253,3 +259,65 @@ class DualEncoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return clip_loss(y_pred)
+
+
+# ---------------------------------------------------------------- Alignment.ipynb
+def bradley_terry_loss(reward_chosen, reward_rejected):
+    """Negative log-likelihood of the preferences under Bradley-Terry: -mean log sigmoid(r_c - r_r)."""
+    return -ops.mean(ops.log_sigmoid(reward_chosen - reward_rejected))
+
+
+class PreferenceModel(keras.Model):
+    """Bradley-Terry training of a reward network r(x): called on (chosen, rejected) it returns
+    r(chosen) - r(rejected); fit() minimizes bradley_terry_loss (no targets needed)."""
+
+    def __init__(self, reward_net, **kwargs):
+        super().__init__(**kwargs)
+        self.reward_net = reward_net
+
+    def call(self, inputs):
+        chosen, rejected = inputs
+        return self.reward_net(chosen) - self.reward_net(rejected)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return -ops.mean(ops.log_sigmoid(y_pred))
+
+
+# ---------------------------------------------------------------- Alignment.ipynb
+def best_of_n(selector, values, ns):
+    """Expected `values` of the answer with the highest `selector` among N drawn without replacement
+    from each row's pool (rows: prompts, columns: the M pool answers), for each N in ns: (prompts, len(ns))."""
+    selector, values = np.asarray(selector), np.asarray(values)
+    m = selector.shape[-1]
+    ranked = np.take_along_axis(values, np.argsort(selector, axis=-1), axis=-1)
+    k = np.arange(1, m + 1)
+    columns = []
+    for n in ns:
+        log_w = np.full(m, -np.inf)
+        ok = k >= n   # P(best of n is the k-th lowest) = C(k-1, n-1) / C(m, n)
+        log_w[ok] = (gammaln(k[ok]) - gammaln(n) - gammaln(k[ok] - n + 1)
+                     - (gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1)))
+        columns.append(ranked @ np.exp(log_w))
+    return np.stack(columns, axis=-1)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def rloo_baseline(rewards):
+    """Leave-one-out baseline: for each sample, the mean reward of the other samples of its batch
+    (the last axis is the batch)."""
+    batch = ops.shape(rewards)[-1]
+    return (ops.sum(rewards, axis=-1, keepdims=True) - rewards) / (batch - 1)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def policy_gradient_loss(sequence_log_probs, advantages):
+    """REINFORCE surrogate: -mean(A * log pi(tau)); its gradient is minus the policy-gradient
+    estimate. The advantages are constants (no gradient flows through them)."""
+    return -ops.mean(ops.stop_gradient(advantages) * sequence_log_probs)
+
+
+# ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
+def kl_estimators(log_ratio):
+    """Schulman's per-sample estimators of KL(pi || pi_ref) from log_ratio = log pi_ref(x) - log pi(x),
+    x ~ pi: k1 (unbiased), k2 (biased, low variance), k3 (unbiased, never negative)."""
+    return {"k1": -log_ratio, "k2": 0.5 * log_ratio**2, "k3": ops.exp(log_ratio) - 1 - log_ratio}
