@@ -19,6 +19,10 @@ Where each name is taught:
 - ``RingMixture``: GAN_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
+- ``patchify``: Vision_Transformer.ipynb
+- ``unpatchify``: Vision_Transformer.ipynb
+- ``PatchEmbedding``: Vision_Transformer.ipynb
+- ``VisionTransformer``: Vision_Transformer.ipynb
 - ``bradley_terry_loss``: Alignment.ipynb
 - ``PreferenceModel``: Alignment.ipynb
 - ``best_of_n``: Alignment.ipynb
@@ -259,6 +263,88 @@ class DualEncoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return clip_loss(y_pred)
+
+
+# ---------------------------------------------------------------- Vision_Transformer.ipynb
+def patchify(images, patch_size):
+    """(batch, H, W, C) -> (batch, N, P*P*C): non-overlapping P x P patches, row by row, each
+    flattened in (row, column, channel) order. H and W must be multiples of P."""
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    rows, cols = height // patch_size, width // patch_size
+    x = ops.reshape(images, (-1, rows, patch_size, cols, patch_size, channels))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))          # (batch, rows, cols, P, P, C)
+    return ops.reshape(x, (-1, rows * cols, patch_size * patch_size * channels))
+
+
+def unpatchify(patches, patch_size, height, width, channels):
+    """The inverse of patchify: (batch, N, P*P*C) -> (batch, H, W, C)."""
+    rows, cols = height // patch_size, width // patch_size
+    x = ops.reshape(patches, (-1, rows, cols, patch_size, patch_size, channels))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))          # (batch, rows, P, cols, P, C)
+    return ops.reshape(x, (-1, height, width, channels))
+
+
+# ---------------------------------------------------------------- Vision_Transformer.ipynb
+class PatchEmbedding(layers.Layer):
+    """Images (batch, H, W, C) -> tokens (batch, N + 1, d_model).
+
+    patchify, one shared linear map of every flattened patch (equal to a Conv2D with stride
+    patch_size), a learned class token prepended at position 0, learned position embeddings
+    added (``use_positions=False`` drops them: a model blind to the order of its patches)."""
+
+    def __init__(self, patch_size, num_patches, d_model, use_positions=True, **kwargs):
+        super().__init__(**kwargs)
+        self.patch_size, self.num_patches, self.d_model = patch_size, num_patches, d_model
+        self.use_positions = use_positions
+        self.projection = layers.Dense(d_model)
+
+    def build(self, input_shape):
+        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.class_token = self.add_weight(shape=(1, 1, self.d_model), initializer=init, name="class_token")
+        self.position_embedding = self.add_weight(shape=(1, self.num_patches + 1, self.d_model),
+                                                  initializer=init, name="position_embedding")
+
+    def call(self, images):
+        tokens = self.projection(patchify(images, self.patch_size))
+        class_tokens = ops.zeros_like(tokens[:, :1]) + ops.cast(self.class_token, tokens.dtype)  # one per image
+        tokens = ops.concatenate([class_tokens, tokens], axis=1)
+        return tokens + self.position_embedding if self.use_positions else tokens
+
+
+# ---------------------------------------------------------------- Vision_Transformer.ipynb
+class VisionTransformer(keras.Model):
+    """A ViT classifier (Dosovitskiy et al., 2021) built from the course's post-norm EncoderBlock.
+
+    ``call(images)``: (batch, H, W, C) -> logits (batch, num_classes), read from the class
+    token's final state. ``attention_maps(images, return_logits=False)``: one NumPy array
+    (batch, heads, N + 1, N + 1) of attention weights per block, computed along the same path
+    as ``call`` (with ``return_logits=True`` also the logits that path reaches)."""
+
+    def __init__(self, image_size, patch_size, num_classes, d_model, num_heads, d_ff, num_layers,
+                 dropout=0.0, use_positions=True, **kwargs):
+        super().__init__(**kwargs)
+        num_patches = (image_size // patch_size) ** 2
+        self.embedding = PatchEmbedding(patch_size, num_patches, d_model, use_positions)
+        self.blocks = [EncoderBlock(d_model, num_heads, d_ff, dropout) for _ in range(num_layers)]
+        self.head = layers.Dense(num_classes)
+
+    def call(self, images, training=None):
+        h = self.embedding(images)
+        padding_mask = ops.ones_like(h[:, :, 0], dtype="bool")      # no padding: every token is real
+        for block in self.blocks:
+            h = block(h, padding_mask=padding_mask, training=training)
+        return self.head(h[:, 0])
+
+    def attention_maps(self, images, return_logits=False):
+        h = self.embedding(images)
+        mask = key_mask(ops.ones_like(h[:, :, 0], dtype="bool"), h.shape[1])
+        maps = []
+        for block in self.blocks:                                    # EncoderBlock.call, step by step
+            attended, weights = block.attention(h, h, attention_mask=mask, return_attention_scores=True)
+            h = block.norm1(h + attended)
+            h = block.norm2(h + block.ffn(h))
+            maps.append(ops.convert_to_numpy(weights))
+        return (maps, ops.convert_to_numpy(self.head(h[:, 0]))) if return_logits else maps
 
 
 # ---------------------------------------------------------------- Alignment.ipynb
