@@ -17,6 +17,9 @@ Where each name is taught:
 - ``DecoderBlock``: Transformer.ipynb
 - ``MiniGPT``: Transformer.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
+- ``nearest_codes``: VQ_VAE_Generative.ipynb
+- ``straight_through``: VQ_VAE_Generative.ipynb
+- ``VQVAE``: VQ_VAE_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
 - ``patchify``: Vision_Transformer.ipynb
@@ -224,6 +227,57 @@ class RingMixture:
         near = distances.min(axis=1) < radius
         counts = np.bincount(distances.argmin(axis=1)[near], minlength=self.num_modes)
         return int((counts >= min_fraction * len(samples)).sum()), float(near.mean()), counts
+
+
+# ---------------------------------------------------------------- VQ_VAE_Generative.ipynb
+import tensorflow as tf
+
+def nearest_codes(z_e, codebook):
+    """Indices of the nearest codebook vectors, for every position of z_e (..., D)."""
+    flat = tf.reshape(z_e, (-1, tf.shape(z_e)[-1]))
+    distances = (tf.reduce_sum(flat ** 2, axis=1, keepdims=True) - 2.0 * flat @ tf.transpose(codebook)
+                 + tf.reduce_sum(codebook ** 2, axis=1)[None, :])
+    return tf.reshape(tf.argmin(distances, axis=1), tf.shape(z_e)[:-1])
+
+def straight_through(z_e, z_q):
+    return z_e + tf.stop_gradient(z_q - z_e)     # value z_q, gradient passed to z_e unchanged
+
+
+# ---------------------------------------------------------------- VQ_VAE_Generative.ipynb
+class VQVAE(keras.Model):
+    def __init__(self, encoder, decoder, num_codes, code_dim, beta, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.beta = encoder, decoder, beta
+        self.codebook = self.add_weight(shape=(num_codes, code_dim), initializer="random_normal", name="codebook")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("reconstruction", "codebook", "commitment")}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def encode(self, x):
+        """Images -> (z_e, code indices (N, 7, 7), z_q)."""
+        z_e = self.encoder(x)
+        codes = nearest_codes(z_e, self.codebook)
+        return z_e, codes, tf.gather(self.codebook, codes)
+
+    def decode_codes(self, codes):
+        return tf.sigmoid(self.decoder(tf.gather(self.codebook, codes)))
+
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            z_e, _, z_q = self.encode(x)
+            logits = self.decoder(straight_through(z_e, z_q), training=True)
+            reconstruction = tf.reduce_mean(tf.reduce_sum(
+                tf.nn.sigmoid_cross_entropy_with_logits(x, logits), axis=[1, 2, 3]))
+            codebook_loss = tf.reduce_mean(tf.reduce_sum((tf.stop_gradient(z_e) - z_q) ** 2, axis=[1, 2, 3]))
+            commitment = tf.reduce_mean(tf.reduce_sum((z_e - tf.stop_gradient(z_q)) ** 2, axis=[1, 2, 3]))
+            loss = reconstruction + codebook_loss + self.beta * commitment
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        for name, value in (("reconstruction", reconstruction), ("codebook", codebook_loss), ("commitment", commitment)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
 # ---------------------------------------------------------------- CLIP.ipynb
