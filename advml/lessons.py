@@ -19,6 +19,7 @@ Where each name is taught:
 - ``RingMixture``: GAN_Generative.ipynb
 - ``nearest_codes``: VQ_VAE_Generative.ipynb
 - ``straight_through``: VQ_VAE_Generative.ipynb
+- ``vq_encoder_decoder``: VQ_VAE_Generative.ipynb
 - ``VQVAE``: VQ_VAE_Generative.ipynb
 - ``clip_loss``: CLIP.ipynb
 - ``DualEncoder``: CLIP.ipynb
@@ -241,6 +242,24 @@ def nearest_codes(z_e, codebook):
 
 def straight_through(z_e, z_q):
     return z_e + tf.stop_gradient(z_q - z_e)     # value z_q, gradient passed to z_e unchanged
+
+
+# ---------------------------------------------------------------- VQ_VAE_Generative.ipynb
+def vq_encoder_decoder(channels, code_dim):
+    """The VQ-VAE's convolutional encoder, 28x28x1 -> 7x7 x code_dim, and its mirror-image decoder."""
+    encoder = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(code_dim, 1),
+    ], name="encoder")
+    decoder = keras.Sequential([
+        keras.Input((7, 7, code_dim)),
+        layers.Conv2DTranspose(channels, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2DTranspose(channels, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(1, 3, padding="same"),
+    ], name="decoder")
+    return encoder, decoder
 
 
 # ---------------------------------------------------------------- VQ_VAE_Generative.ipynb
