@@ -16,6 +16,8 @@ Where each name is taught:
 - ``EncoderBlock``: Transformer.ipynb
 - ``DecoderBlock``: Transformer.ipynb
 - ``MiniGPT``: Transformer.ipynb
+- ``pass_at_k``: Test_time_compute.ipynb
+- ``majority_vote``: Test_time_compute.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
 - ``nearest_codes``: VQ_VAE_Generative.ipynb
 - ``straight_through``: VQ_VAE_Generative.ipynb
@@ -197,6 +199,31 @@ class MiniGPT(keras.Model):
             next_ids = (probs.cumsum(axis=-1) > rng.random((len(probs), 1))).argmax(axis=-1)
             token_ids = np.concatenate([token_ids, next_ids[:, None].astype("int32")], axis=1)
         return token_ids
+
+
+# ---------------------------------------------------------------- Test_time_compute.ipynb
+def pass_at_k(n, c, k):
+    """Unbiased pass@k (Chen et al., 2021) from n samples of which c are correct: the fraction of
+    k-subsets of the n samples that hold at least one correct sample, 1 - C(n-c, k) / C(n, k)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def majority_vote(answers):
+    """The most frequent answer, ignoring None (no answer); ties go to the answer seen first.
+    Returns None when no sample gave an answer (self-consistency, Wang et al., 2022)."""
+    counts = Counter(a for a in answers if a is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(a for a in answers if a is not None and counts[a] == best)
+
+
+print("pass@k for n=10 samples, c=3 correct:", ", ".join(f"k={k}: {pass_at_k(10, 3, k):.3f}" for k in (1, 2, 5, 8)))
+print("majority_vote([7, None, 5, 7, 5, 9]) =", majority_vote([7, None, 5, 7, 5, 9]), "(7 and 5 tie; 7 came first)")
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
