@@ -202,6 +202,9 @@ class MiniGPT(keras.Model):
 
 
 # ---------------------------------------------------------------- Test_time_compute.ipynb
+from collections import Counter
+
+
 def pass_at_k(n, c, k):
     """Unbiased pass@k (Chen et al., 2021) from n samples of which c are correct: the fraction of
     k-subsets of the n samples that hold at least one correct sample, 1 - C(n-c, k) / C(n, k)."""
@@ -220,10 +223,6 @@ def majority_vote(answers):
         return None
     best = max(counts.values())
     return next(a for a in answers if a is not None and counts[a] == best)
-
-
-print("pass@k for n=10 samples, c=3 correct:", ", ".join(f"k={k}: {pass_at_k(10, 3, k):.3f}" for k in (1, 2, 5, 8)))
-print("majority_vote([7, None, 5, 7, 5, 9]) =", majority_vote([7, None, 5, 7, 5, 9]), "(7 and 5 tie; 7 came first)")
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
