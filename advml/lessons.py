@@ -18,6 +18,9 @@ Where each name is taught:
 - ``MiniGPT``: Transformer.ipynb
 - ``pass_at_k``: Test_time_compute.ipynb
 - ``majority_vote``: Test_time_compute.ipynb
+- ``prefill_prompts``: LLM_Thinking.ipynb
+- ``budget_forced_generate``: LLM_Thinking.ipynb
+- ``parse_think_answer``: LLM_Thinking.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
 - ``nearest_codes``: VQ_VAE_Generative.ipynb
 - ``straight_through``: VQ_VAE_Generative.ipynb
@@ -223,6 +226,127 @@ def majority_vote(answers):
         return None
     best = max(counts.values())
     return next(a for a in answers if a is not None and counts[a] == best)
+
+
+# ---------------------------------------------------------------- LLM_Thinking.ipynb
+import copy
+
+
+def prefill_prompts(model, tokenizer, prompts):
+    """Run a batch of prompt strings through the model once (left-padded): the state that
+    budget_forced_generate continues from. Pass it several times to reuse the prompts' KV cache."""
+    import torch
+    from advml.llm import kv_cache
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows = [tokenizer.encode(p, add_special_tokens=False) for p in prompts]
+    n, width = len(rows), max(map(len, rows))
+    ids = torch.full((n, width), pad)
+    mask = torch.zeros((n, width), dtype=torch.long)
+    for i, row in enumerate(rows):          # left padding: every row's last token is at the end
+        ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                    logits_to_keep=1)       # the vocabulary projection only where we need it
+    return dict(mask=mask, last_position=positions[:, -1], cache=kv_cache(out), logits=out.logits[:, -1])
+
+
+def budget_forced_generate(model, tokenizer, prompts, min_think=0, max_think=None, think=True,
+                           max_answer=6, max_new=160, think_close="\n</think>\n", wait="\nWait,",
+                           answer_prefix="Answer:"):
+    """Greedy, batched, token-by-token decoding with a KV cache and s1-style budget forcing.
+
+    `prompts`: strings, or the state prefill_prompts returned for them. With `think`, each prompt
+    ends inside an open think block: the model thinks; when it tries to end the block (it starts
+    the close tag or ends its turn) before `min_think` thinking tokens, that token is suppressed
+    and `wait` appended instead; at `max_think` thinking tokens the close is forced. Then
+    `think_close + answer_prefix` is written and up to `max_answer` answer tokens follow (until
+    the end of the turn). Without `think` the prompt ends where the answer starts. At most
+    `max_new` tokens are generated per row. Returns one dict per prompt: text and ids (generated,
+    forced tokens included), think_tokens (the loop's count), waits (times `wait` was
+    appended), capped (the maximum forced the close).
+    """
+    import torch
+    from advml.llm import cache_kwargs, kv_cache
+
+    if max_think is not None and max_think < min_think:
+        raise ValueError(f"max_think ({max_think}) must be >= min_think ({min_think})")
+    state = prompts if isinstance(prompts, dict) else prefill_prompts(model, tokenizer, prompts)
+    cache = copy.deepcopy(state["cache"])   # the caller's prefill stays reusable
+    mask, position, logits = state["mask"], state["last_position"], state["logits"]
+    encode = lambda s: tokenizer.encode(s, add_special_tokens=False)
+    eos = tokenizer.eos_token_id
+    close_ids, wait_ids = encode(think_close + answer_prefix), encode(wait)
+    tries_to_stop = {encode(think_close.strip())[0], eos}   # "</" (the close tag starts) or end of turn
+    n = len(mask)
+    phase = ["think" if think else "answer"] * n
+    think_len, answer_len, waits, capped = [0] * n, [0] * n, [0] * n, [False] * n
+    queue, generated = [[] for _ in range(n)], [[] for _ in range(n)]
+    with torch.no_grad():
+        for _ in range(max_new):
+            choice = logits.argmax(-1).tolist()
+            step = []
+            for i in range(n):
+                token = eos                                        # rows that are done feed end of turn
+                if phase[i] == "think":
+                    if max_think is not None and think_len[i] >= max_think:   # budget spent: cut
+                        capped[i], phase[i], queue[i] = True, "close", list(close_ids)
+                    elif queue[i]:                                 # the rest of a forced "Wait"
+                        token = queue[i].pop(0)
+                    elif choice[i] in tries_to_stop:
+                        if think_len[i] < min_think:               # too early: suppress, append "Wait"
+                            waits[i] += 1
+                            queue[i] = list(wait_ids)
+                            token = queue[i].pop(0)
+                        else:
+                            phase[i], queue[i] = "close", list(close_ids)
+                    else:
+                        token = choice[i]
+                    if phase[i] == "think":
+                        think_len[i] += 1
+                if phase[i] == "close":                            # the delimiter and the answer prefix
+                    token = queue[i].pop(0)
+                    if not queue[i]:
+                        phase[i] = "answer"
+                elif phase[i] == "answer":
+                    if choice[i] == eos or answer_len[i] >= max_answer:
+                        phase[i] = "done"
+                    else:
+                        token, answer_len[i] = choice[i], answer_len[i] + 1
+                if phase[i] != "done":
+                    generated[i].append(token)
+                step.append(token)
+            if all(p == "done" for p in phase):
+                break
+            position = position + 1
+            mask = torch.cat([mask, torch.ones((n, 1), dtype=torch.long)], 1)
+            out = model(input_ids=torch.tensor(step)[:, None], attention_mask=mask,
+                        position_ids=position[:, None], use_cache=True, **cache_kwargs(cache))
+            cache, logits = kv_cache(out), out.logits[:, -1]
+    return [dict(text=tokenizer.decode(g), ids=g, think_tokens=think_len[i] if think else None,
+                 waits=waits[i], capped=capped[i]) for i, g in enumerate(generated)]
+
+
+# ---------------------------------------------------------------- LLM_Thinking.ipynb
+import re
+
+
+def parse_think_answer(text):
+    """(thinking, answer) from a model's output: thinking is the text of the think block (None
+    without one); answer is the integer of the final answer, or None when the think block is
+    never closed or the answer part holds no integer."""
+    thinking, rest = None, text
+    if "</think>" in text:
+        thinking, rest = text.split("</think>", 1)
+        thinking = thinking.split("<think>", 1)[-1].strip()
+    elif "<think>" in text:
+        return text.split("<think>", 1)[1].strip(), None          # unfinished: no answer yet
+    if "Answer:" in rest:
+        rest = rest.rsplit("Answer:", 1)[1]
+    match = re.search(r"-?\d+", rest.replace(",", ""))
+    return thinking, int(match.group()) if match else None
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
