@@ -35,6 +35,9 @@ Where each name is taught:
 - ``bradley_terry_loss``: Alignment.ipynb
 - ``PreferenceModel``: Alignment.ipynb
 - ``best_of_n``: Alignment.ipynb
+- ``constitution_principle``: Alignment_Anthropic.ipynb
+- ``SENTENCE_END``: Alignment_Anthropic.ipynb
+- ``CONSTITUTION``: Alignment_Anthropic.ipynb
 - ``rloo_baseline``: RL_Preference_methods_intro.ipynb
 - ``policy_gradient_loss``: RL_Preference_methods_intro.ipynb
 - ``kl_estimators``: RL_Preference_methods_intro.ipynb
@@ -608,6 +611,29 @@ def best_of_n(selector, values, ns):
                      - (gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1)))
         columns.append(ranked @ np.exp(log_w))
     return np.stack(columns, axis=-1)
+
+
+# ---------------------------------------------------------------- Alignment_Anthropic.ipynb
+import re
+
+
+def constitution_principle(name, text, follows, enforce):
+    """One principle of a constitution: its wording, a rule that checks an answer, and a rule-based reviser."""
+    return {"name": name, "text": text, "follows": follows, "enforce": enforce}
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")   # a sentence ends and more text follows
+CONSTITUTION = [
+    constitution_principle("concise", "Be concise: answer in at most 15 words.",
+                           lambda a: len(a.split()) <= 15,
+                           lambda a: " ".join(a.split()[:15])),
+    constitution_principle("one sentence", "Answer in a single sentence.",
+                           lambda a: not SENTENCE_END.search(a),
+                           lambda a: SENTENCE_END.split(a, maxsplit=1)[0]),
+    constitution_principle("no figures", "Do not state figures you cannot check: write no digits.",
+                           lambda a: not re.search(r"\d", a),
+                           lambda a: re.sub(r"\d", "", a)),
+]
 
 
 # ---------------------------------------------------------------- RL_Preference_methods_intro.ipynb
