@@ -41,6 +41,9 @@ Where each name is taught:
 - ``rloo_baseline``: RL_Preference_methods_intro.ipynb
 - ``policy_gradient_loss``: RL_Preference_methods_intro.ipynb
 - ``kl_estimators``: RL_Preference_methods_intro.ipynb
+- ``dpo_loss``: RL_Preference_methods.ipynb
+- ``ppo_clip_loss``: RL_Preference_methods.ipynb
+- ``grpo_advantages``: RL_Preference_methods.ipynb
 """
 import math
 
@@ -656,3 +659,27 @@ def kl_estimators(log_ratio):
     """Schulman's per-sample estimators of KL(pi || pi_ref) from log_ratio = log pi_ref(x) - log pi(x),
     x ~ pi: k1 (unbiased), k2 (biased, low variance), k3 (unbiased, never negative)."""
     return {"k1": -log_ratio, "k2": 0.5 * log_ratio**2, "k3": ops.exp(log_ratio) - 1 - log_ratio}
+
+
+# ---------------------------------------------------------------- RL_Preference_methods.ipynb
+def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
+    """DPO loss from sequence log-probs of the chosen and rejected answers under the policy and the
+    frozen reference: the Bradley-Terry loss of the implicit rewards beta * log(pi / pi_ref)."""
+    return bradley_terry_loss(beta * (policy_chosen - ref_chosen), beta * (policy_rejected - ref_rejected))
+
+
+def ppo_clip_loss(log_probs, old_log_probs, advantages, clip_eps=0.2):
+    """PPO's clipped surrogate, as a loss: -mean(min(rho A, clip(rho, 1 - eps, 1 + eps) A)) with
+    rho = exp(log_probs - old_log_probs). The old log-probs and the advantages are constants."""
+    ratio = ops.exp(log_probs - ops.stop_gradient(old_log_probs))
+    advantages = ops.stop_gradient(advantages)
+    clipped = ops.clip(ratio, 1 - clip_eps, 1 + clip_eps)
+    return -ops.mean(ops.minimum(ratio * advantages, clipped * advantages))
+
+
+def grpo_advantages(rewards, eps=1e-6):
+    """GRPO's group-relative advantages: each reward standardized within its group (the last axis
+    holds the G answers to one prompt); a group of equal rewards gets zero advantage."""
+    mean = ops.mean(rewards, axis=-1, keepdims=True)
+    std = ops.std(rewards, axis=-1, keepdims=True)
+    return (rewards - mean) / (std + eps)
