@@ -21,6 +21,8 @@ Where each name is taught:
 - ``prefill_prompts``: LLM_Thinking.ipynb
 - ``budget_forced_generate``: LLM_Thinking.ipynb
 - ``parse_think_answer``: LLM_Thinking.ipynb
+- ``continuous_thought_generate``: LLM_Continuous_Reasoning.ipynb
+- ``ThoughtGPT``: LLM_Continuous_Reasoning.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
 - ``nearest_codes``: VQ_VAE_Generative.ipynb
 - ``straight_through``: VQ_VAE_Generative.ipynb
@@ -353,6 +355,91 @@ def parse_think_answer(text):
         rest = rest.rsplit("Answer:", 1)[1]
     match = re.search(r"-?\d+", rest.replace(",", ""))
     return thinking, int(match.group()) if match else None
+
+
+# ---------------------------------------------------------------- LLM_Continuous_Reasoning.ipynb
+def continuous_thought_generate(model, input_ids, num_thoughts, num_new, feedback="hidden"):
+    """Coconut's loop on a transformers causal LM: after the prompt, `num_thoughts` latent steps
+    feed the last-layer hidden state (after the final norm, `hidden_states[-1]`) back as the next
+    input embedding; then `num_new` greedy token steps. All with a KV cache, one position a step.
+
+    `input_ids`: (batch, n) prompts without padding. `feedback="token"` feeds the embedding of the
+    argmax token instead (ordinary greedy decoding: the control). Returns a dict: thoughts (the
+    vectors fed back, (batch, num_thoughts, hidden)), thought_tokens (the argmax tokens at the
+    latent steps, (batch, num_thoughts)) and tokens (the greedy tokens, (batch, num_new)).
+    """
+    import torch
+    from advml.llm import cache_kwargs, kv_cache
+
+    if feedback not in ("hidden", "token"):
+        raise ValueError(f"feedback must be 'hidden' or 'token', got {feedback!r}")
+    embed = model.get_input_embeddings()
+    thoughts, thought_tokens, tokens = [], [], []
+    with torch.no_grad():
+        out = model(input_ids=input_ids, use_cache=True, output_hidden_states=True)
+        for _ in range(num_thoughts):
+            argmax = out.logits[:, -1:].argmax(-1)
+            thought_tokens.append(argmax)
+            vector = out.hidden_states[-1][:, -1:] if feedback == "hidden" else embed(argmax)
+            thoughts.append(vector)                        # (batch, 1, hidden)
+            out = model(inputs_embeds=vector, use_cache=True, output_hidden_states=True,
+                        **cache_kwargs(kv_cache(out)))
+        for _ in range(num_new):
+            token = out.logits[:, -1:].argmax(-1)
+            tokens.append(token)
+            out = model(input_ids=token, use_cache=True, output_hidden_states=True,
+                        **cache_kwargs(kv_cache(out)))
+    empty = input_ids[:, :0]
+    return dict(thoughts=torch.cat(thoughts, 1) if thoughts else None,
+                thought_tokens=torch.cat(thought_tokens, 1) if thought_tokens else empty,
+                tokens=torch.cat(tokens, 1) if tokens else empty)
+
+
+# ---------------------------------------------------------------- LLM_Continuous_Reasoning.ipynb
+class ThoughtGPT(keras.Model):
+    """A small decoder-only Transformer whose positions may hold token embeddings or vectors.
+
+    ``ThoughtGPT(vocab_size, max_length, d_model, num_heads, d_ff, num_layers)``;
+    ``call(token_ids)`` -> next-token logits; ``hidden(inputs)`` maps input vectors
+    (batch, n, d_model) to last-layer states (post-norm blocks, so already normalized);
+    ``continuous_thoughts(inputs, c)`` appends c continuous thoughts (Coconut): each is the last
+    state of the sequence so far, fed back as the next input vector. Position embeddings are
+    added inside ``hidden``, to tokens and thoughts alike.
+    """
+
+    def __init__(self, vocab_size, max_length, d_model, num_heads, d_ff, num_layers, **kwargs):
+        super().__init__(**kwargs)
+        self.token_embedding = layers.Embedding(vocab_size, d_model)
+        self.position_embedding = layers.Embedding(max_length, d_model)
+        self.blocks = [DecoderBlock(d_model, num_heads, d_ff, 0.0, cross_attention=False)
+                       for _ in range(num_layers)]
+        self.head = layers.Dense(vocab_size)
+
+    def hidden(self, inputs):
+        n = ops.shape(inputs)[1]
+        h = inputs + self.position_embedding(ops.arange(n))[None]
+        padding_mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        for block in self.blocks:
+            h = block(h, padding_mask=padding_mask)
+        return h
+
+    def call(self, token_ids):
+        return self.head(self.hidden(self.token_embedding(token_ids)))
+
+    def continuous_thoughts(self, inputs, num_thoughts, feedback="hidden"):
+        """inputs (batch, n, d_model) -> (batch, n + num_thoughts, d_model). ``feedback``:
+        "hidden" (Coconut), or the controls "shuffle" (another row's thought: batch rolled by
+        one) and "zero" (zero vectors)."""
+        for _ in range(num_thoughts):
+            thought = self.hidden(inputs)[:, -1:]                  # (batch, 1, d_model)
+            if feedback == "shuffle":
+                thought = ops.roll(thought, 1, axis=0)
+            elif feedback == "zero":
+                thought = ops.zeros_like(thought)
+            elif feedback != "hidden":
+                raise ValueError(f"unknown feedback {feedback!r}")
+            inputs = ops.concatenate([inputs, thought], axis=1)
+        return inputs
 
 
 # ---------------------------------------------------------------- GAN_Generative.ipynb
