@@ -239,7 +239,8 @@ def main(argv: list[str]) -> int:
                   + (f", ERROR {run['error']}" if run["error"] else ""), flush=True)
     table = summarize(runs)
     print_table(table, runs)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # the process id keeps two sweeps that finish in the same second from overwriting each other
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     out = _cache()
     csv_path = out / f"sweep-{stamp}.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:
