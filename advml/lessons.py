@@ -24,6 +24,14 @@ Where each name is taught:
 - ``continuous_thought_generate``: LLM_Continuous_Reasoning.ipynb
 - ``ThoughtGPT``: LLM_Continuous_Reasoning.ipynb
 - ``RingMixture``: GAN_Generative.ipynb
+- ``rouge_tokens``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``lcs_length``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``rouge_l``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``SELF_INSTRUCT_BANNED``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``heuristic_problem``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``novelty_filter``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``exact_dedup_filter``: LLM_Instruction_Following_Synthetic_Data.ipynb
+- ``write_jsonl_atomic``: LLM_Instruction_Following_Synthetic_Data.ipynb
 - ``nearest_codes``: VQ_VAE_Generative.ipynb
 - ``straight_through``: VQ_VAE_Generative.ipynb
 - ``vq_encoder_decoder``: VQ_VAE_Generative.ipynb
@@ -471,6 +479,119 @@ class RingMixture:
         near = distances.min(axis=1) < radius
         counts = np.bincount(distances.argmin(axis=1)[near], minlength=self.num_modes)
         return int((counts >= min_fraction * len(samples)).sum()), float(near.mean()), counts
+
+
+# ---------------------------------------------------------------- LLM_Instruction_Following_Synthetic_Data.ipynb
+import re
+
+
+def rouge_tokens(text):
+    """Lower-cased alphanumeric tokens: the default tokenization of the rouge_score package (no stemming)."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def lcs_length(a, b):
+    """Length of the longest common subsequence of two token lists (dynamic program, one row at a time)."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def rouge_l(candidate, reference):
+    """ROUGE-L F-measure (Lin, 2004) of two texts: 2 LCS / (n + m) on rouge_tokens; 0 if either is empty."""
+    c, r = rouge_tokens(candidate), rouge_tokens(reference)
+    if not c or not r:
+        return 0.0
+    lcs = lcs_length(c, r)
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(c), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------- LLM_Instruction_Following_Synthetic_Data.ipynb
+import string
+
+SELF_INSTRUCT_BANNED = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map",
+                        "maps", "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram")
+
+
+def heuristic_problem(instruction, min_words=3, max_words=150, banned=SELF_INSTRUCT_BANNED):
+    """Why Self-Instruct's heuristics would drop this instruction ("empty", "length", "banned word",
+    "bad start"), or None if it passes."""
+    text = instruction.strip()
+    if not text:
+        return "empty"
+    if not min_words <= len(text.split()) <= max_words:
+        return "length"
+    if any(re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE) for word in banned):
+        return "banned word"
+    if text[0] in string.punctuation or not text[0].isascii():
+        return "bad start"
+    return None
+
+
+def novelty_filter(candidates, pool, threshold=0.7, **heuristics):
+    """Self-Instruct's filter. Candidates are taken in order; each is dropped for a heuristic problem,
+    or as a near-duplicate when its ROUGE-L with any instruction in the pool (or kept before it)
+    reaches `threshold`, else kept and added to the pool. Returns (kept, decisions): decisions holds
+    one dict per candidate with its text, reason (None when kept), highest ROUGE-L and closest instruction."""
+    pool, kept, decisions = list(pool), [], []
+    for text in candidates:
+        text = text.strip()
+        reason, best, closest = heuristic_problem(text, **heuristics), 0.0, None
+        if reason is None and pool:
+            scores = [rouge_l(text, other) for other in pool]
+            best = max(scores)
+            closest = pool[int(np.argmax(scores))]
+            if best >= threshold:
+                reason = "near-duplicate"
+        if reason is None:
+            kept.append(text)
+            pool.append(text)
+        decisions.append({"text": text, "reason": reason, "rouge_l": best, "closest": closest})
+    return kept, decisions
+
+
+def exact_dedup_filter(candidates, pool):
+    """The naive alternative: drop only exact repeats (ignoring case and spacing)."""
+    seen = {" ".join(p.lower().split()) for p in pool}
+    kept = []
+    for text in candidates:
+        key = " ".join(text.lower().split())
+        if key not in seen:
+            kept.append(text.strip())
+            seen.add(key)
+    return kept
+
+
+# ---------------------------------------------------------------- LLM_Instruction_Following_Synthetic_Data.ipynb
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_jsonl_atomic(rows, path):
+    """Write dicts as JSON Lines to `path` atomically: into a temporary file in the same folder, then
+    renamed into place, so a reader never sees a half-written file. Returns the path."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 # ---------------------------------------------------------------- VQ_VAE_Generative.ipynb
